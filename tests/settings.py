@@ -1,0 +1,153 @@
+"""Test settings. SQLite by default; PostgreSQL when FLOWS_TEST_DB=postgres.
+
+Environment:
+- FLOWS_TEST_DB=postgres      run on PostgreSQL (FLOWS_PG_HOST/PORT/USER;
+                              default 127.0.0.1:5432, user postgres)
+- FLOWS_TEST_BROKER=redis     real-cluster tests use the Redis broker (default: the ORM broker)
+- FLOWS_TEST_SYNCDB=1         create our tables without migrations (while models change)
+"""
+
+import os
+import tempfile
+
+BASE_DIR = os.path.dirname(os.path.abspath(__file__))
+SECRET_KEY = "tests-only-not-secret"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "Europe/Amsterdam"
+LANGUAGE_CODE = "en"
+
+INSTALLED_APPS = [
+    "tests.testapp",
+    "wagtail_flows",
+    "wagtail_modeladmin",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.settings",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_q",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(BASE_DIR, "templates")],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_RUN_ID = os.environ.get("FLOWS_RUN_ID", str(os.getpid()))
+
+if os.environ.get("FLOWS_TEST_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("FLOWS_DB_NAME", "wagtail_flows"),
+            "USER": os.environ.get("FLOWS_PG_USER", "postgres"),
+            "HOST": os.environ.get("FLOWS_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("FLOWS_PG_PORT", "5432"),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "TEST": {"NAME": f"test_wagtail_flows_{_RUN_ID}"},
+        }
+    }
+else:
+    # A file, not :memory:, so that a real qcluster process can share the test database.
+    _sqlite = os.path.join(tempfile.gettempdir(), f"test_wagtail_flows_{_RUN_ID}.sqlite3")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("FLOWS_DB_NAME", _sqlite),
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+            },
+            "TEST": {"NAME": _sqlite},
+        }
+    }
+
+if os.environ.get("FLOWS_TEST_SYNCDB"):
+    MIGRATION_MODULES = {"wagtail_flows": None, "testapp": None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+_broker = os.environ.get("FLOWS_TEST_BROKER", "orm")
+Q_CLUSTER = {
+    "name": f"flows-tests-{_RUN_ID}",
+    "workers": 2,
+    "timeout": 30,
+    "retry": 60,
+    "max_attempts": 3,
+    "catch_up": False,
+    "poll": 0.1,
+    "sync": os.environ.get("FLOWS_Q_SYNC", "1") == "1",
+    "save_limit": 0,
+}
+if _broker == "redis":
+    Q_CLUSTER["redis"] = {"host": "127.0.0.1", "port": 6379, "db": 5}
+else:
+    Q_CLUSTER["orm"] = "default"
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEFAULT_FROM_EMAIL = "Flows Tests <flows@example.com>"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = os.path.join(tempfile.gettempdir(), "wagtail_flows_static")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), f"wagtail_flows_media_{_RUN_ID}")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+WAGTAIL_SITE_NAME = "Flows tests"
+WAGTAILADMIN_BASE_URL = "http://testserver"
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+
+WAGTAIL_FLOWS = {"BASE_URL": "http://testserver"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"wagtail_flows": {"handlers": ["console"], "level": "WARNING"}},
+}

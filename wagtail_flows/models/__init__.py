@@ -1,0 +1,15 @@
+"""All models; import them from here: ``from wagtail_flows.models import Contact``."""
+
+from wagtail_flows.models.contacts import (  # noqa: F401
+    Contact,
+    ContactList,
+    Event,
+    ListMembership,
+    Suppression,
+    TaggedContact,
+    Visitor,
+)
+from wagtail_flows.models.email_pages import EmailLibraryPage, EmailPage, EmailPageMixin  # noqa: F401
+from wagtail_flows.models.enrollments import Enrollment, StepRun  # noqa: F401
+from wagtail_flows.models.flows import Flow, Segment  # noqa: F401
+from wagtail_flows.models.messages import Message  # noqa: F401

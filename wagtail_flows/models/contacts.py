@@ -1,0 +1,249 @@
+"""Contacts, anonymous visitors, their events, lists and the suppression list."""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.models import ClusterableModel
+from taggit.models import TaggedItemBase
+
+from wagtail_flows.models.base import PAGE_MODEL
+
+
+def normalize_email(email):
+    return (email or "").strip().lower()
+
+
+class ContactStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    PENDING = "pending", _("Pending")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
+
+
+class Stage(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("Subscriber")
+    LEAD = "lead", _("Lead")
+    MQL = "mql", _("Marketing qualified lead")
+    SQL = "sql", _("Sales qualified lead")
+    CUSTOMER = "customer", _("Customer")
+    EVANGELIST = "evangelist", _("Evangelist")
+
+
+class EventKind(models.TextChoices):
+    PAGE_VIEWED = "page_viewed", _("Page viewed")
+    DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
+    FORM_SUBMITTED = "form_submitted", _("Form submitted")
+    ORDER_PLACED = "order_placed", _("Order placed")
+    CART_UPDATED = "cart_updated", _("Cart updated")
+    CART_ABANDONED = "cart_abandoned", _("Cart abandoned")
+    EMAIL_SENT = "email_sent", _("Email sent")
+    EMAIL_OPENED = "email_opened", _("Email opened")
+    LINK_CLICKED = "link_clicked", _("Link clicked")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    LIST_JOINED = "list_joined", _("List joined")
+    LIST_LEFT = "list_left", _("List left")
+    STAGE_CHANGED = "stage_changed", _("Stage changed")
+    SCORE_CHANGED = "score_changed", _("Score changed")
+    TAG_ADDED = "tag_added", _("Tag added")
+    CUSTOM = "custom", _("Custom")
+
+
+class TaggedContact(TaggedItemBase):
+    content_object = models.ForeignKey(
+        "wagtail_flows.Contact", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+
+class Contact(ClusterableModel):
+    """A person we may email. One row per address, compared case-insensitively."""
+
+    email = models.EmailField(_("email"), max_length=254)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="flow_contacts",
+    )
+    status = models.CharField(
+        _("consent status"),
+        max_length=20,
+        choices=ContactStatus.choices,
+        default=ContactStatus.PENDING,
+        db_index=True,
+    )
+    stage = models.CharField(
+        _("lifecycle stage"),
+        max_length=20,
+        choices=Stage.choices,
+        default=Stage.SUBSCRIBER,
+        db_index=True,
+    )
+    score = models.IntegerField(_("score"), default=0, db_index=True)
+    tags = ClusterTaggableManager(through=TaggedContact, blank=True)
+    lists = models.ManyToManyField(
+        "wagtail_flows.ContactList",
+        through="wagtail_flows.ListMembership",
+        blank=True,
+        related_name="contacts",
+    )
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True)
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    source = models.CharField(_("source"), max_length=255, blank=True)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    # Denormalised activity, kept current by capture; makes inactivity queries index scans.
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True, db_index=True)
+    last_form_at = models.DateTimeField(_("last form"), null=True, blank=True, db_index=True)
+    last_open_at = models.DateTimeField(_("last open"), null=True, blank=True, db_index=True)
+    last_click_at = models.DateTimeField(_("last click"), null=True, blank=True, db_index=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    revenue_total = models.DecimalField(_("revenue"), max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField(_("created"), default=now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="wagtail_flows_contact_email_ci"),
+        ]
+
+    def __str__(self):
+        name = self.full_name
+        return f"{name} <{self.email}>" if name else self.email
+
+    def save(self, *args, **kwargs):
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def can_receive_marketing(self):
+        return self.status == ContactStatus.SUBSCRIBED
+
+
+class Visitor(models.Model):
+    """An anonymous browser, known by a first-party cookie."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+    )
+    created_at = models.DateTimeField(default=now)
+    last_seen_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("visitor")
+
+    def __str__(self):
+        return str(self.id)
+
+
+class Event(models.Model):
+    """One fact on a contact's (or visitor's) timeline. Append-only."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    page = models.ForeignKey(
+        PAGE_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    object_id = models.CharField(_("object id"), max_length=255, blank=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), default=now)
+
+    class Meta:
+        verbose_name = _("event")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["contact", "kind", "created_at"], name="wf_event_contact_kind"),
+            models.Index(fields=["visitor", "created_at"], name="wf_event_visitor"),
+            models.Index(fields=["kind", "created_at"], name="wf_event_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}".strip()
+
+
+class ContactList(models.Model):
+    """A static list of contacts."""
+
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    public = models.BooleanField(
+        _("shown on the preferences page"),
+        default=False,
+        help_text=_("Contacts can join and leave public lists from their preferences page."),
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("list")
+        verbose_name_plural = _("lists")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ListMembership(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    contact_list = models.ForeignKey(
+        ContactList, on_delete=models.CASCADE, related_name="memberships"
+    )
+    joined_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("list membership")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "contact_list"], name="wagtail_flows_one_membership"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.contact} in {self.contact_list}"
+
+
+class Suppression(models.Model):
+    """An address never to be emailed again, kept only as a hash (GDPR erase, complaints)."""
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self):
+        return f"{self.email_hash[:12]}… ({self.reason})"
+
+    @staticmethod
+    def hash_email(email):
+        return hashlib.sha256(normalize_email(email).encode()).hexdigest()
+
+    @classmethod
+    def is_suppressed(cls, email):
+        return cls.objects.filter(email_hash=cls.hash_email(email)).exists()

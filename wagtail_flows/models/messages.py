@@ -1,0 +1,89 @@
+"""One email to one contact: the key for tracking and unsubscribe links."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    SUPPRESSED = "suppressed", _("Not sent: no consent")
+
+
+class Message(models.Model):
+    contact = models.ForeignKey(
+        "wagtail_flows.Contact", on_delete=models.CASCADE, related_name="messages"
+    )
+    enrollment = models.ForeignKey(
+        "wagtail_flows.Enrollment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    flow = models.ForeignKey(
+        "wagtail_flows.Flow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    step_id = models.CharField(max_length=64, blank=True)
+    pass_number = models.PositiveIntegerField(default=1)
+    page = models.ForeignKey(
+        "wagtail_flows.EmailPage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    revision = models.ForeignKey(
+        "wagtailcore.Revision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    to_email = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=998, blank=True)
+    subject_override = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    transactional = models.BooleanField(default=False)
+    # Absolute URLs of the tracked links, in order; a click names an index into this list.
+    links = models.JSONField(default=list, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    send_after = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step_id", "pass_number"],
+                condition=Q(enrollment__isnull=False),
+                name="wagtail_flows_message_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="wf_message_status"),
+            models.Index(fields=["contact", "sent_at"], name="wf_message_contact_sent"),
+            models.Index(fields=["flow", "step_id"], name="wf_message_flow_step"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject or self.page} → {self.to_email}"

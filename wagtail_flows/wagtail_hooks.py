@@ -1,0 +1,1 @@
+from wagtail_flows import admin, hooks  # noqa: F401
