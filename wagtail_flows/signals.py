@@ -22,6 +22,7 @@ cart_updated = Signal()
 
 # --- sent by wagtail-flows ---------------------------------------------------------------
 event_recorded = Signal()  # event
+flow_status_changed = Signal()  # flow, old, new, user
 contact_enrolled = Signal()  # enrollment
 step_executed = Signal()  # enrollment, step_id, step_type, outcome
 enrollment_finished = Signal()  # enrollment, status

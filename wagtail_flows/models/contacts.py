@@ -132,9 +132,14 @@ class Contact(ClusterableModel):
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
 
-    @property
-    def can_receive_marketing(self):
-        return self.status == ContactStatus.SUBSCRIBED
+    def can_receive_email(self, transactional=False):
+        """Consent: marketing needs a subscribed contact; transactional mail goes to anyone
+        not bounced, complained or suppressed (erased)."""
+        if self.status in (ContactStatus.BOUNCED, ContactStatus.COMPLAINED):
+            return False
+        if not transactional and self.status != ContactStatus.SUBSCRIBED:
+            return False
+        return not Suppression.is_suppressed(self.email)
 
 
 class Visitor(models.Model):
@@ -172,6 +177,9 @@ class Event(models.Model):
     value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, null=True, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), default=now)
+    # Set when a live flow listens for this kind; cleared by dispatch. A sweep re-dispatches
+    # events still pending after a crash, so no committed event is lost.
+    pending_dispatch = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("event")
@@ -180,6 +188,11 @@ class Event(models.Model):
             models.Index(fields=["contact", "kind", "created_at"], name="wf_event_contact_kind"),
             models.Index(fields=["visitor", "created_at"], name="wf_event_visitor"),
             models.Index(fields=["kind", "created_at"], name="wf_event_kind"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(pending_dispatch=True),
+                name="wf_event_pending",
+            ),
         ]
 
     def __str__(self):
