@@ -105,7 +105,21 @@ else:
     }
 
 if os.environ.get("FLOWS_TEST_SYNCDB"):
-    MIGRATION_MODULES = {"wagtail_flows": None, "testapp": None}
+    # While models change: migrations are generated afresh into a throw-away package at the
+    # start of each run (tests/conftest.py), never into the source tree.
+    import sys
+
+    _dev = os.path.join(tempfile.gettempdir(), f"flows_devmig_{_RUN_ID}")
+    os.makedirs(os.path.join(_dev, "flows_devmig", "wagtail_flows"), exist_ok=True)
+    os.makedirs(os.path.join(_dev, "flows_devmig", "testapp"), exist_ok=True)
+    for _pkg in ("", "wagtail_flows", "testapp"):
+        open(os.path.join(_dev, "flows_devmig", _pkg, "__init__.py"), "a").close()
+    sys.path.insert(0, _dev)
+    MIGRATION_MODULES = {
+        "wagtail_flows": "flows_devmig.wagtail_flows",
+        "testapp": "flows_devmig.testapp",
+    }
+    WAGTAIL_PAGE_MODEL = "wagtailcore.Page"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
