@@ -38,8 +38,78 @@ def _flows_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _wagtail_root_and_site(request):
+    """Transactional tests flush the tables, taking the root page and default Site that
+    Wagtail's migrations create; put them back for the tests that follow."""
+    if not ({"db", "transactional_db"} & set(request.fixturenames)) and not (
+        request.node.get_closest_marker("django_db")
+    ):
+        return
+    request.getfixturevalue(
+        "transactional_db" if "transactional_db" in request.fixturenames else "db"
+    )
+    from wagtail.models import Locale, Page, Site
+
+    if Site.objects.exists():
+        return
+    locale, _ = Locale.objects.get_or_create(language_code="en")
+    root = Page.get_first_root_node() or Page.add_root(title="Root", locale=locale)
+    home = root.add_child(instance=Page(title="Welcome", slug="home", locale=locale))
+    Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
+
+
 @pytest.fixture
 def contact(db):
     from tests.factories import ContactFactory
 
     return ContactFactory(email="ann@example.com", first_name="Ann", last_name="Lee")
+
+
+# --- admin (tests/test_admin*.py, tests/test_panels*.py) --------------------------------------
+
+
+def make_staff_user(username, *codenames):
+    """An admin user (wagtailadmin.access_admin) in a group holding these permissions."""
+    from django.contrib.auth.models import Group, Permission, User
+
+    group = Group.objects.create(name=f"{username} group")
+    group.permissions.add(Permission.objects.get(codename="access_admin"))
+    group.permissions.add(*Permission.objects.filter(codename__in=codenames))
+    user = User.objects.create_user(username, f"{username}@example.com", "password")
+    user.groups.add(group)
+    return user
+
+
+EDITOR_PERMISSIONS = ("add_flow", "change_flow", "view_flow")
+
+
+@pytest.fixture
+def flows_editor(db):
+    """May draft and edit flows, but not put them live (no activate_flow)."""
+    return make_staff_user("editor", *EDITOR_PERMISSIONS)
+
+
+@pytest.fixture
+def flows_publisher(db):
+    return make_staff_user("publisher", *EDITOR_PERMISSIONS, "activate_flow")
+
+
+# --- end admin ---------------------------------------------------------------------------------
+
+
+# --- engine-core -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_listening_index():
+    """Each test's flows are rolled back with its database: the engine's in-process index
+    starts every test empty (and warm: no flow exists before a test creates one)."""
+    from wagtail_flows.engine import dispatch
+
+    dispatch.reset_index()
+    yield
+    dispatch.reset_index()
+
+
+# --- end engine-core ---------------------------------------------------------------------------

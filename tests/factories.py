@@ -75,3 +75,23 @@ def make_email_page(
     )
     page = EmailPage(title=title, subject=subject, body=body, **kwargs)
     return add_child(make_email_library(), page, publish=publish)
+
+
+# --- capture: documents and restricted pages -----------------------------------------------------
+def make_document(title="Price list", filename="prices.pdf", content=b"%PDF-1.4 prices"):
+    from django.core.files.base import ContentFile
+    from wagtail.documents import get_document_model
+
+    document = get_document_model()(title=title)
+    document.file.save(filename, ContentFile(content), save=False)
+    document.save()
+    return document
+
+
+def restrict_to_logged_in(page):
+    from wagtail.models import PageViewRestriction
+
+    return PageViewRestriction.objects.create(page=page, restriction_type="login")
+
+
+# --- end capture ---------------------------------------------------------------------------------

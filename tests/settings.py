@@ -165,3 +165,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"wagtail_flows": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+# --- engine-ops: real-cluster tests (tests/cluster/) tune the qcluster processes by env ------
+if os.environ.get("FLOWS_TEST_EMAIL_DIR"):
+    # Every email a cluster sends lands in a file, so a test can count real sends.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["FLOWS_TEST_EMAIL_DIR"]
+if os.environ.get("FLOWS_TEST_BATCH_SIZE"):
+    WAGTAIL_FLOWS["SWEEP_BATCH_SIZE"] = int(os.environ["FLOWS_TEST_BATCH_SIZE"])
+if os.environ.get("FLOWS_TEST_Q_WORKERS"):
+    Q_CLUSTER["workers"] = int(os.environ["FLOWS_TEST_Q_WORKERS"])
+# --- end engine-ops ------------------------------------------------------------------------

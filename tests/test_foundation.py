@@ -71,3 +71,12 @@ def test_pages_of_the_test_site_are_served(client):
 def test_email_pages_live_in_the_email_library():
     page = make_email_page()
     assert page.get_parent().specific.__class__.__name__ == "EmailLibraryPage"
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    from wagtail_flows.conf import DEFAULTS
+
+    doc = (Path(__file__).parent.parent / "docs" / "settings.md").read_text()
+    assert [key for key in DEFAULTS if f"`{key}`" not in doc] == []

@@ -44,12 +44,46 @@ DEFAULTS = {
     "MAX_EMAILS_PER_DAY": 2,
     "MAX_EMAILS_PER_WEEK": 7,
     "SITE_TIMEZONE": None,  # None: settings.TIME_ZONE
+    # --- engine-core (advance, dispatch; docs/engine.md) ----------------------------------
+    # A worker's claim on an enrollment expires after this (a killed worker's contact is
+    # picked up again by the next sweep). Keep it above django-q2's task timeout.
+    "CLAIM_LEASE_SECONDS": 300,
+    # A branch that waits for its condition re-checks it at least this often.
+    "BRANCH_RECHECK_MINUTES": 60,
+    "WEBHOOK_TIMEOUT_SECONDS": 5,
+    # On resume with "spread", overdue contacts are spread evenly over this many hours.
+    "RESUME_SPREAD_HOURS": 4,
+    # How often (seconds) a process checks the shared cache for flow changes made elsewhere.
+    "LISTEN_INDEX_CHECK_SECONDS": 2,
+    # --- engine-ops (sweeps, manual enrollment; docs/operations.md) ------------------------
+    # A sweep claims at most this many batches of due enrollments (the rest wait a minute).
+    "SWEEP_MAX_BATCHES": 20,
+    # An event still waiting for dispatch this long after it happened is dispatched again.
+    "REDISPATCH_AFTER_MINUTES": 5,
+    # "Date reached" fires for dates at most this many days past (e.g. after downtime), never
+    # for dates long gone when a flow is first activated.
+    "DATE_REACHED_LOOKBACK_DAYS": 7,
+    # A manual enrollment whose batches made no progress for this long is resumed.
+    "ENROLLMENT_JOB_STALLED_MINUTES": 10,
     # --- email ---------------------------------------------------------------------------
     "FROM_EMAIL": None,  # None: settings.DEFAULT_FROM_EMAIL
     "BASE_URL": None,  # absolute origin for tracking links when no Site can tell
     "UNSUBSCRIBE_MAILTO": None,
     "RENDER_CACHE": "default",
     "SEND_BATCH_SIZE": 100,
+    # A message claimed for sending longer ago than this is marked "unknown" (never resent).
+    "SENDING_LEASE_MINUTES": 15,
+    # A queued message whose delivery task has not run after this long is delivered by the
+    # sweep (a lost task never loses an email).
+    "DELIVERY_GRACE_MINUTES": 5,
+    # Soft bounces in a row before a contact is treated as bounced.
+    "SOFT_BOUNCE_LIMIT": 3,
+    # --- reports (reports.py; docs/reports.md) ----------------------------------------------
+    # An order counts as revenue of a flow while the contact's run is open, or within this
+    # many days after they clicked one of the flow's emails.
+    "REVENUE_WINDOW_DAYS": 7,
+    # An A/B verdict needs at least this many contacts in every variant (and n·p ≥ 5).
+    "AB_MIN_CONTACTS": 30,
 }
 
 

@@ -1,8 +1,163 @@
-"""StreamField blocks for email bodies."""
+"""StreamField blocks for email bodies.
 
+Each block renders table-based HTML that mail clients understand (templates in
+``templates/wagtail_flows/email/blocks/``). Relative links and image URLs become absolute
+when the email is rendered (``emails.render_page_html``).
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+
+TEMPLATE_DIR = "wagtail_flows/email/blocks/"
+ALIGN_CHOICES = [("left", _("Left")), ("center", _("Centre")), ("right", _("Right"))]
+
+
+class HeadingBlock(blocks.CharBlock):
+    class Meta:
+        icon = "title"
+        template = TEMPLATE_DIR + "heading.html"
+        help_text = _("Merge tags allowed, e.g. {{ contact.first_name }}.")
+
+
+class TextBlock(blocks.RichTextBlock):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("features", ["bold", "italic", "link", "ol", "ul", "h3"])
+        super().__init__(**kwargs)
+
+    class Meta:
+        icon = "pilcrow"
+        template = TEMPLATE_DIR + "text.html"
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt = blocks.CharBlock(
+        label=_("alt text"), help_text=_("Shown when images are off; read by screen readers.")
+    )
+    width = blocks.IntegerBlock(
+        default=600,
+        validators=[MinValueValidator(40), MaxValueValidator(600)],
+        help_text=_("Display width in pixels (at most 600)."),
+    )
+    link = blocks.URLBlock(required=False)
+
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        image = value.get("image")
+        if image:
+            # Twice the display width, for sharp images on high-density screens.
+            context["rendition"] = image.get_rendition(f"width-{value['width'] * 2}")
+        return context
+
+    class Meta:
+        icon = "image"
+        template = TEMPLATE_DIR + "image.html"
+
+
+class ButtonBlock(blocks.StructBlock):
+    text = blocks.CharBlock(label=_("button text"))
+    url = blocks.URLBlock(required=False, label=_("link"))
+    page = blocks.PageChooserBlock(required=False, label=_("or a page of the site"))
+    align = blocks.ChoiceBlock(choices=ALIGN_CHOICES, default="center")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value.get("url") and not value.get("page"):
+            raise blocks.StructBlockValidationError(
+                {"url": blocks.BlockValidationError(_("Give a link or choose a page."))}
+            )
+        return value
+
+    class Meta:
+        icon = "link"
+        template = TEMPLATE_DIR + "button.html"
+
+
+class DividerBlock(blocks.StaticBlock):
+    class Meta:
+        icon = "horizontalrule"
+        template = TEMPLATE_DIR + "divider.html"
+        admin_text = _("A horizontal line.")
+
+
+class SpacerBlock(blocks.StructBlock):
+    height = blocks.IntegerBlock(
+        default=24, validators=[MinValueValidator(4), MaxValueValidator(200)]
+    )
+
+    class Meta:
+        icon = "arrows-up-down"
+        template = TEMPLATE_DIR + "spacer.html"
+
+
+class ColumnBlock(blocks.StreamBlock):
+    heading = HeadingBlock()
+    text = TextBlock()
+    image = ImageBlock()
+    button = ButtonBlock()
+
+
+class TwoColumnsBlock(blocks.StructBlock):
+    left = ColumnBlock()
+    right = ColumnBlock()
+
+    class Meta:
+        icon = "doc-full"
+        template = TEMPLATE_DIR + "two_columns.html"
+        help_text = _("Side by side on wide screens, stacked on phones.")
+
+
+class QuoteBlock(blocks.StructBlock):
+    quote = blocks.TextBlock()
+    author = blocks.CharBlock(required=False)
+    role = blocks.CharBlock(required=False, help_text=_("e.g. Customer since 2021"))
+
+    class Meta:
+        icon = "openquote"
+        template = TEMPLATE_DIR + "quote.html"
+
+
+class CouponBlock(blocks.StructBlock):
+    code = blocks.CharBlock(max_length=64)
+    description = blocks.CharBlock(required=False, help_text=_("e.g. 10% off your next order"))
+    expires = blocks.DateBlock(required=False)
+
+    class Meta:
+        icon = "tag"
+        template = TEMPLATE_DIR + "coupon.html"
+
+
+class ProductCardsBlock(blocks.StructBlock):
+    """Products from the order or cart that started the flow, filled in per contact."""
+
+    source = blocks.ChoiceBlock(
+        choices=[("cart", _("Cart items")), ("order", _("Order items"))], default="cart"
+    )
+    heading = blocks.CharBlock(required=False)
+    max_items = blocks.IntegerBlock(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    button_text = blocks.CharBlock(required=False, default=_("View"))
+
+    class Meta:
+        icon = "list-ul"
+        template = TEMPLATE_DIR + "product_cards.html"
+        help_text = _(
+            "Items (name, price, image_url, url, quantity) of the order or cart in the "
+            "flow's context; nothing is shown when there are none."
+        )
 
 
 class EmailBodyBlock(blocks.StreamBlock):
-    heading = blocks.CharBlock()
-    text = blocks.RichTextBlock()
+    heading = HeadingBlock()
+    text = TextBlock()
+    image = ImageBlock()
+    button = ButtonBlock()
+    divider = DividerBlock()
+    spacer = SpacerBlock()
+    two_columns = TwoColumnsBlock()
+    quote = QuoteBlock()
+    coupon = CouponBlock()
+    product_cards = ProductCardsBlock()

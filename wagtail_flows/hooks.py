@@ -6,7 +6,110 @@ Sections are owned by concern; keep registrations here and behaviour in the name
 from wagtail import hooks  # noqa: F401
 
 # --- capture (tracking.py) ---------------------------------------------------------------
+# Wagtail sorts hooks by order and wraps on_serve_page in reverse, so a positive order puts
+# this wrapper inside check_view_restrictions (order 0): a visitor sent to the login page is
+# not counted. Downloads likewise run after the collection restriction check (order 0).
+
+
+@hooks.register("on_serve_page", order=100)
+def flows_capture_page_views(next_serve):
+    from wagtail_flows.tracking import wrap_page_serving
+
+    return wrap_page_serving(next_serve)
+
+
+@hooks.register("before_serve_document", order=100)
+def flows_capture_document_downloads(document, request):
+    from wagtail_flows.tracking import capture_document_download, capture_safely
+
+    capture_safely(capture_document_download, document, request)  # None: Wagtail serves it
+
+
+# --- end capture -----------------------------------------------------------------------------
 
 # --- emails (emails.py, email preview and test send) ---------------------------------------
+from wagtail_flows.email_admin import SendTestMenuItem, email_admin_urls  # noqa: E402
+
+hooks.register("register_admin_urls", email_admin_urls)
+
+
+@hooks.register("register_page_action_menu_item")
+def _send_test_menu_item():
+    return SendTestMenuItem(order=90)
+
+
+# --- end emails ------------------------------------------------------------------------------
 
 # --- admin (admin.py, panels/, admin views) -----------------------------------------------
+# admin.py registers the "Flows" menu group (modeladmin) when wagtail_hooks imports it; these
+# are the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions.
+
+
+@hooks.register("register_admin_urls")
+def flows_admin_action_urls():
+    from django.urls import include, path
+
+    from wagtail_flows.admin_views import urlpatterns
+
+    return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
+
+
+@hooks.register("register_log_actions")
+def flows_admin_log_actions(actions):
+    from wagtail_flows.admin_views import register_admin_log_actions
+
+    register_admin_log_actions(actions)
+
+
+# --- end admin -------------------------------------------------------------------------------
+
+# --- flows (models/flows.py: status changes in the audit log; block choosers) -------------
+from wagtail_flows.choosers import chooser_viewsets  # noqa: E402
+from wagtail_flows.models.flows import register_flow_log_actions  # noqa: E402
+
+hooks.register("register_log_actions", register_flow_log_actions)
+hooks.register("register_admin_viewset", chooser_viewsets)
+
+# --- end flows -------------------------------------------------------------------------------
+
+# --- reports (report_views.py: summary, report page, export, tester; home dashboard) ------
+
+
+@hooks.register("register_admin_urls")
+def flows_report_urls():
+    from django.urls import include, path
+
+    from wagtail_flows.report_views import urlpatterns
+
+    return [path("flows/reports/", include((urlpatterns, "wagtail_flows_reports")))]
+
+
+@hooks.register("construct_homepage_panels")
+def flows_dashboard_panel(request, panels):
+    from wagtail_flows.report_views import add_dashboard_panel
+
+    add_dashboard_panel(request, panels)
+
+
+@hooks.register("register_reports_menu_item")
+def flows_summary_menu_item():
+    from wagtail_flows.report_views import summary_menu_item
+
+    return summary_menu_item()
+
+
+# --- end reports -----------------------------------------------------------------------------
+
+# --- templates (flow_templates/views.py: "New flow from a template" gallery) ---------------
+
+
+@hooks.register("register_admin_urls")
+def flows_template_urls():
+    from django.urls import include, path
+
+    from wagtail_flows.flow_templates.views import urlpatterns
+
+    return [path("flows/templates/", include((urlpatterns, "wagtail_flows_templates")))]
+
+
+# --- end templates ---------------------------------------------------------------------------

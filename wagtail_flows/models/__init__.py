@@ -12,4 +12,5 @@ from wagtail_flows.models.contacts import (  # noqa: F401
 from wagtail_flows.models.email_pages import EmailLibraryPage, EmailPage, EmailPageMixin  # noqa: F401
 from wagtail_flows.models.enrollments import Enrollment, StepRun  # noqa: F401
 from wagtail_flows.models.flows import Flow, Segment  # noqa: F401
+from wagtail_flows.models.jobs import EnrollmentJob  # noqa: F401  (engine-ops)
 from wagtail_flows.models.messages import Message  # noqa: F401

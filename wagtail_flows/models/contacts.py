@@ -4,11 +4,13 @@ import hashlib
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 
@@ -52,13 +54,26 @@ class EventKind(models.TextChoices):
     STAGE_CHANGED = "stage_changed", _("Stage changed")
     SCORE_CHANGED = "score_changed", _("Score changed")
     TAG_ADDED = "tag_added", _("Tag added")
+    TAG_REMOVED = "tag_removed", _("Tag removed")
     CUSTOM = "custom", _("Custom")
 
 
 class TaggedContact(TaggedItemBase):
-    content_object = models.ForeignKey(
+    # A ParentalKey, as ClusterTaggableManager requires (tags edited in the admin form).
+    content_object = ParentalKey(
         "wagtail_flows.Contact", on_delete=models.CASCADE, related_name="tagged_items"
     )
+
+
+class ContactQuerySet(models.QuerySet):
+    def with_email(self, email):
+        """Match the address the way the unique index does (an index scan on LOWER(email))."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=normalize_email(email))
+
+    def inactive_since(self, since):
+        """Contacts with no activity since ``since`` (one index range on last_activity_at,
+        which starts at the contact's creation)."""
+        return self.filter(last_activity_at__lt=since).order_by("last_activity_at", "pk")
 
 
 class Contact(ClusterableModel):
@@ -107,10 +122,17 @@ class Contact(ClusterableModel):
     last_open_at = models.DateTimeField(_("last open"), null=True, blank=True, db_index=True)
     last_click_at = models.DateTimeField(_("last click"), null=True, blank=True, db_index=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
+    # The latest of the dates above (and cart updates), starting at creation (save()):
+    # "inactive since T" is one index range.
+    last_activity_at = models.DateTimeField(
+        _("last activity"), null=True, blank=True, db_index=True
+    )
     orders_count = models.PositiveIntegerField(_("orders"), default=0)
     revenue_total = models.DecimalField(_("revenue"), max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(_("created"), default=now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("contact")
@@ -126,6 +148,8 @@ class Contact(ClusterableModel):
 
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
+        if self.last_activity_at is None:
+            self.last_activity_at = self.created_at
         super().save(*args, **kwargs)
 
     @property
@@ -140,6 +164,118 @@ class Contact(ClusterableModel):
         if not transactional and self.status != ContactStatus.SUBSCRIBED:
             return False
         return not Suppression.is_suppressed(self.email)
+
+    # --- domain actions: idempotent; each returns True if it changed something and then
+    # records its event on the timeline (through tracking.record_event). -----------------
+
+    def _record(self, kind, **kwargs):
+        from wagtail_flows.tracking import record_event
+
+        return record_event(kind, contact=self, **kwargs)
+
+    def _set_where(self, exclude, **values):
+        """A conditional UPDATE, so concurrent callers change (and record) it only once."""
+        changed = type(self).objects.filter(pk=self.pk).exclude(**exclude).update(**values)
+        if changed:
+            for name, value in values.items():
+                setattr(self, name, value)
+        return bool(changed)
+
+    def add_to_list(self, contact_list):
+        _, created = ListMembership.objects.get_or_create(contact=self, contact_list=contact_list)
+        if created:
+            self._record(EventKind.LIST_JOINED, object_id=contact_list.pk, name=contact_list.name)
+        return created
+
+    def remove_from_list(self, contact_list):
+        deleted, _ = ListMembership.objects.filter(
+            contact=self, contact_list=contact_list
+        ).delete()
+        if deleted:
+            self._record(EventKind.LIST_LEFT, object_id=contact_list.pk, name=contact_list.name)
+        return bool(deleted)
+
+    def add_tag(self, name):
+        from taggit.models import Tag
+
+        name = _tag_name(name)
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            tag, _ = Tag.objects.get_or_create(name=name)
+        _, created = TaggedContact.objects.get_or_create(content_object=self, tag=tag)
+        if created:
+            self._record(EventKind.TAG_ADDED, name=tag.name)
+        return created
+
+    def remove_tag(self, name):
+        name = _tag_name(name)
+        deleted, _ = TaggedContact.objects.filter(
+            content_object=self, tag__name__iexact=name
+        ).delete()
+        if deleted:
+            self._record(EventKind.TAG_REMOVED, name=name)
+        return bool(deleted)
+
+    def set_stage(self, stage):
+        if stage not in Stage.values:
+            raise ValidationError({"stage": _("Unknown lifecycle stage %(s)r.") % {"s": stage}})
+        old = self.stage
+        if not self._set_where({"stage": stage}, stage=stage):
+            return False
+        self._record(EventKind.STAGE_CHANGED, name=stage, data={"from": old, "to": stage})
+        return True
+
+    def change_score(self, delta):
+        delta = int(delta)
+        if delta == 0:
+            return False
+        type(self).objects.filter(pk=self.pk).update(score=models.F("score") + delta)
+        self.refresh_from_db(fields=["score"])
+        self._record(EventKind.SCORE_CHANGED, value=delta, data={"delta": delta, "to": self.score})
+        return True
+
+    def subscribe(self, at=None):
+        """Record marketing consent (an explicit opt-in). Bounced/complained stay so."""
+        at = at or now()
+        stopped = [ContactStatus.SUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED]
+        return self._set_where(
+            {"status__in": stopped}, status=ContactStatus.SUBSCRIBED, consent_at=at
+        )
+
+    def unsubscribe(self, reason=""):
+        stopped = [ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED]
+        at = now()
+        if not self._set_where(
+            {"status__in": stopped}, status=ContactStatus.UNSUBSCRIBED, unsubscribed_at=at
+        ):
+            return False
+        self._record(EventKind.UNSUBSCRIBED, data={"reason": reason[:255]})
+        return True
+
+    def mark_bounced(self):
+        return self._stop_email(ContactStatus.BOUNCED, [ContactStatus.COMPLAINED])
+
+    def mark_complained(self):
+        changed = self._stop_email(ContactStatus.COMPLAINED, [])
+        Suppression.objects.get_or_create(
+            email_hash=Suppression.hash_email(self.email), defaults={"reason": "complained"}
+        )
+        return changed
+
+    def _stop_email(self, status, stronger):
+        """Bounces and complaints stop all email: recorded as ``unsubscribed`` named by cause,
+        so flows that end on unsubscribe end here too."""
+        if not self._set_where({"status__in": [status, *stronger]}, status=status):
+            return False
+        self._record(EventKind.UNSUBSCRIBED, name=status, data={"reason": status})
+        return True
+
+
+def _tag_name(name):
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError({"tag": _("A tag is 1 to 100 characters.")})
+    return name
 
 
 class Visitor(models.Model):
@@ -162,11 +298,26 @@ class Visitor(models.Model):
 class Event(models.Model):
     """One fact on a contact's (or visitor's) timeline. Append-only."""
 
+    # Both foreign keys are served by the composite indexes below (leading column), so they
+    # carry no index of their own: one less index to maintain on every page-view INSERT.
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
+    # No database constraint: an anonymous visitor's events name its cookie id before any
+    # Visitor row exists (the row is created on identification), so a page view is one INSERT.
     visitor = models.ForeignKey(
-        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
     name = models.CharField(_("name"), max_length=100, blank=True)

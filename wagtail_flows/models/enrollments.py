@@ -19,6 +19,9 @@ OPEN_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.WAITING)
 
 
 class Enrollment(models.Model):
+    # Operational rows, written often: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
+
     flow = models.ForeignKey(
         "wagtail_flows.Flow", on_delete=models.CASCADE, related_name="enrollments"
     )
@@ -34,8 +37,18 @@ class Enrollment(models.Model):
     # The StreamField block id of the step to run next ("" = start of the flow).
     current_step = models.CharField(_("current step"), max_length=64, blank=True)
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    # When the contact started waiting on its current step (wait, wait until, branch).
+    waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
     # A worker's lease: claimed enrollments are skipped by others until it expires.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=32, blank=True)
+    # The steps this contact would run from its current step on (block ids), kept so that
+    # when the editor deletes the current step the contact moves to the next surviving one.
+    route = models.JSONField(default=list, blank=True)
+    # Waiting on a branch's condition ("wait up to"): an event of the contact wakes it.
+    wakes_on_event = models.BooleanField(default=False)
+    # Set on resume when the flow skips overdue emails: sends are skipped until the next wait.
+    skip_overdue_sends = models.BooleanField(default=False)
     context = models.JSONField(_("context"), default=dict, blank=True)
     trigger_event = models.ForeignKey(
         "wagtail_flows.Event",
@@ -64,6 +77,11 @@ class Enrollment(models.Model):
             models.Index(fields=["status", "next_run_at"], name="wf_enrollment_due"),
             models.Index(fields=["flow", "status"], name="wf_enrollment_flow_status"),
             models.Index(fields=["contact", "flow"], name="wf_enrollment_contact_flow"),
+            models.Index(
+                fields=["contact"],
+                condition=Q(wakes_on_event=True),
+                name="wf_enrollment_wakes",
+            ),
         ]
 
     def __str__(self):
@@ -76,6 +94,9 @@ class Enrollment(models.Model):
 
 class StepRun(models.Model):
     """One step executed for one enrollment. Unique per (enrollment, step, pass)."""
+
+    # Operational rows, written often: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="step_runs")
     step_id = models.CharField(max_length=64)

@@ -1,9 +1,14 @@
 """Flows (the automations marketers build) and saved segments."""
 
-from django.db import models
+import copy
+import uuid
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.fields import StreamField
+from wagtail.log_actions import log
 
 from wagtail_flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
 
@@ -130,6 +135,126 @@ class Flow(models.Model):
     def is_live(self):
         return self.status == FlowStatus.LIVE
 
+    # --- validation ----------------------------------------------------------------------
+
+    def clean(self):
+        """Drafts may be incomplete; a live or paused flow must stay activatable."""
+        from wagtail_flows import validation
+
+        super().clean()
+        if self.status in (FlowStatus.LIVE, FlowStatus.PAUSED):
+            errors = validation.activation_errors(self)
+        else:
+            errors = validation.settings_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+    def full_clean(self, exclude=None, **kwargs):
+        # A form without one of the fields clean() names would crash on the error; show it
+        # at the top of the form instead.
+        try:
+            super().full_clean(exclude=exclude, **kwargs)
+        except ValidationError as error:
+            if not exclude or not hasattr(error, "error_dict"):
+                raise
+            remapped = {}
+            for field, errors in error.error_dict.items():
+                key = NON_FIELD_ERRORS if field in exclude else field
+                remapped.setdefault(key, []).extend(errors)
+            raise ValidationError(remapped) from error
+
+    def validate_for_activation(self):
+        """Raise ``ValidationError({field: error})`` naming each block and field at fault."""
+        from wagtail_flows import validation
+
+        validation.validate_for_activation(self)
+
+    # --- status changes (audit-logged, signalled) ----------------------------------------
+
+    def activate(self, user=None):
+        self.validate_for_activation()
+        return self._change_status(FlowStatus.LIVE, "activate", user, {FlowStatus.DRAFT})
+
+    def pause(self, user=None):
+        return self._change_status(FlowStatus.PAUSED, "pause", user, {FlowStatus.LIVE})
+
+    def resume(self, user=None):
+        self.validate_for_activation()
+        return self._change_status(FlowStatus.LIVE, "resume", user, {FlowStatus.PAUSED})
+
+    def archive(self, user=None):
+        allowed = {FlowStatus.DRAFT, FlowStatus.LIVE, FlowStatus.PAUSED}
+        return self._change_status(FlowStatus.ARCHIVED, "archive", user, allowed)
+
+    def _change_status(self, new, action, user, allowed_from):
+        from wagtail_flows.signals import flow_status_changed
+
+        old = self.status
+        if old not in allowed_from:
+            label = FlowStatus(old).label.lower()
+            message = _("A %(old)s flow cannot %(action)s.") % {"old": label, "action": action}
+            raise ValidationError({"status": message})
+        now = timezone.now()
+        values = {"status": new, "updated_at": now}
+        if action in ("activate", "resume"):
+            values["activated_at"] = now if action == "activate" else self.activated_at
+            values["paused_at"] = None
+        elif action == "pause":
+            values["paused_at"] = now
+        with transaction.atomic():
+            # Compare-and-set: of two people pressing "pause" at once, one changes it.
+            if not Flow.objects.filter(pk=self.pk, status=old).update(**values):
+                raise ValidationError({"status": _("The flow's status changed meanwhile.")})
+            for name, value in values.items():
+                setattr(self, name, value)
+            log(self, f"wagtail_flows.{action}", user=user, data={"old": old, "new": new})
+            flow_status_changed.send(sender=Flow, flow=self, old=old, new=new, user=user)
+        return True
+
+    def duplicate(self, user=None):
+        """A new draft copy. Its blocks get fresh ids, so per-step statistics (StepRun,
+        Message by step id) of the copy never mix with the original's."""
+        from wagtail_flows.signals import flow_status_changed
+
+        copy_ = Flow(name=_("Copy of %(name)s") % {"name": self.name})
+        skip = {"id", "name", "status", "created_at", "updated_at", "activated_at", "paused_at"}
+        for field in self._meta.concrete_fields:
+            if field.name in skip:
+                continue
+            value = getattr(self, field.name)
+            if isinstance(field, StreamField):
+                value = _fresh_ids(copy.deepcopy(value.get_prep_value()))
+            setattr(copy_, field.name, copy.deepcopy(value))
+        with transaction.atomic():
+            copy_.save()
+            log(
+                copy_,
+                "wagtail_flows.duplicate",
+                user=user,
+                data={"source": self.pk, "source_name": self.name},
+            )
+            flow_status_changed.send(
+                sender=Flow, flow=copy_, old=None, new=FlowStatus.DRAFT, user=user
+            )
+        return copy_
+
+    # --- what the engine listens to ------------------------------------------------------
+
+    def trigger_kinds(self):
+        """Event kinds that can start this flow (sweep and manual triggers listen to none)."""
+        from wagtail_flows.blocks import trigger_event_kinds
+
+        kinds = set()
+        for child in self.triggers:
+            kinds |= trigger_event_kinds(child.block_type)
+        return kinds
+
+    def listened_kinds(self):
+        """Event kinds this flow reacts to: its triggers, goal and exit conditions."""
+        from wagtail_flows.conditions import event_kinds
+
+        return self.trigger_kinds() | event_kinds(self.goal) | event_kinds(self.exit_conditions)
+
 
 class Segment(models.Model):
     """Saved conditions, evaluated in the database."""
@@ -148,3 +273,48 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+    def contacts(self, now=None):
+        """The contacts matching the segment's conditions, filtered in the database."""
+        from wagtail_flows.conditions import to_q
+        from wagtail_flows.models.contacts import Contact
+
+        return Contact.objects.filter(to_q(self.conditions, match=self.match, now=now))
+
+    def count(self, now=None):
+        return self.contacts(now=now).count()
+
+    def clean(self):
+        from wagtail_flows import validation
+
+        super().clean()
+        errors = validation.conditions_errors(self.conditions, "conditions")
+        if errors:
+            raise ValidationError(errors)
+
+
+def _fresh_ids(data):
+    """Give every stream child and list item in raw stream JSON a new uuid."""
+    if isinstance(data, list):
+        return [_fresh_ids(item) for item in data]
+    if isinstance(data, dict):
+        fresh = {key: _fresh_ids(value) for key, value in data.items()}
+        if {"type", "value", "id"} <= fresh.keys():
+            fresh["id"] = str(uuid.uuid4())
+        return fresh
+    return data
+
+
+FLOW_LOG_ACTIONS = (
+    ("activate", _("Activate flow"), _("Activated the flow")),
+    ("pause", _("Pause flow"), _("Paused the flow")),
+    ("resume", _("Resume flow"), _("Resumed the flow")),
+    ("archive", _("Archive flow"), _("Archived the flow")),
+    ("duplicate", _("Duplicate flow"), _("Created as a copy of another flow")),
+)
+
+
+def register_flow_log_actions(actions):
+    """The ``register_log_actions`` hook (registered in hooks.py)."""
+    for name, label, message in FLOW_LOG_ACTIONS:
+        actions.register_action(f"wagtail_flows.{name}", label, message)

@@ -16,6 +16,9 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(models.Model):
+    # Operational rows, written often: keep them out of Wagtail's reference index.
+    wagtail_reference_index_ignore = True
+
     contact = models.ForeignKey(
         "wagtail_flows.Contact", on_delete=models.CASCADE, related_name="messages"
     )
@@ -67,6 +70,9 @@ class Message(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     send_after = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it (queued → sending); a claim older than the sending lease
+    # means the worker died mid-send: the outcome is unknown and it is never resent.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

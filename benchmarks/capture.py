@@ -1,0 +1,227 @@
+"""P1 capture: what recording page views costs a served Wagtail page.
+
+    python benchmarks/capture.py [--postgres] [--rounds R] [--seconds S] [--threads T]
+
+1. Queries per page view, counted in-process (CaptureQueriesContext) for: capture off,
+   capture on with no flow listening, capture on with a live flow triggered by page views.
+2. Requests/s of the same page served by two gunicorn servers on 127.0.0.1 (one worker
+   each, same database), one with capture on and one with it off, loaded in interleaved
+   rounds by a threaded Python client (returning visitors: each thread keeps its cookie).
+   The ratio is the median of the per-round ratios. Figures are printed last.
+"""
+
+import argparse
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import (  # noqa: E402
+    ROOT,
+    create_database,
+    database_label,
+    destroy_database,
+    load_line,
+    median,
+    setup_django,
+)
+
+setup_django()
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
+
+
+def make_page():
+    from tests.factories import make_standard_page
+
+    return make_standard_page(title="Spring offers", slug="spring-offers")
+
+
+def count_queries(client, path, cookie=None):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if cookie:
+        client.cookies.load(cookie)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, HTTP_USER_AGENT=BROWSER)
+    assert response.status_code == 200, response.status_code
+    sql = [q["sql"] for q in queries.captured_queries]
+    return len(sql), sum(s.lstrip().upper().startswith("INSERT") for s in sql)
+
+
+def query_counts(path):
+    """Queries per page view: capture off, on (new and returning visitor), on + listening."""
+    from django.test import Client, override_settings
+
+    from tests.test_engine_tree import make_flow, tag
+
+    results = {}
+    with override_settings(WAGTAIL_FLOWS={"TRACKING_CONSENT": "off"}):
+        client = Client()
+        count_queries(client, path)  # warm caches (site root, listen index)
+        results["capture off"] = count_queries(client, path)
+    client = Client()
+    count_queries(Client(), path)
+    results["capture on, no flow listening, new visitor"] = count_queries(client, path)
+    results["capture on, no flow listening, returning visitor"] = count_queries(client, path)
+    flow = make_flow([tag("viewed")], triggers=[{"type": "page_viewed", "value": {}}])
+    count_queries(Client(), path)  # rebuild the listen index
+    client = Client()
+    results["capture on, one live flow listening, new visitor"] = count_queries(client, path)
+    results["capture on, one live flow listening, returning visitor"] = count_queries(client, path)
+    flow.delete()
+    return results
+
+
+# --- the WSGI servers and the load generator --------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(capture, db_name):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+        "BENCH_CAPTURE": "1" if capture else "0",
+        "FLOWS_DB_NAME": db_name,
+        "PYTHONPATH": ROOT,
+    }
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "1", "--log-level", "warning"]
+    command += ["benchmarks.wsgi:application"]
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    return server, port
+
+
+def wait_ready(server, port, path):
+    last = None
+    for _ in range(600):
+        if server.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited ({server.returncode})")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path, headers={"User-Agent": BROWSER})
+            response = connection.getresponse()
+            last = (response.status, response.read()[:300])
+            if response.status == 200:
+                return
+        except OSError as error:
+            last = error
+        time.sleep(0.2)
+    raise RuntimeError(f"the server on port {port} did not answer 200 for {path}: {last}")
+
+
+def hammer(port, path, seconds, threads):
+    """Requests/s over ``seconds`` with ``threads`` clients; each keeps its visitor cookie."""
+    done = [0] * threads
+    errors = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def client(index):
+        cookie = None
+        while time.perf_counter() < deadline:
+            headers = {"User-Agent": BROWSER, **({"Cookie": cookie} if cookie else {})}
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+            except OSError:
+                errors[index] += 1
+                continue
+            if response.status != 200:
+                errors[index] += 1
+                continue
+            done[index] += 1
+            cookie = _cookie(response) or cookie
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(done) / (time.perf_counter() - started), sum(errors)
+
+
+def _cookie(response):
+    raw = response.getheader("Set-Cookie")
+    return raw.split(";", 1)[0] if raw else None
+
+
+def throughput(db_name, path, rounds, seconds, threads):
+    servers = {}
+    try:
+        for capture in (True, False):
+            servers[capture] = start_server(capture, db_name)
+        for server, port in servers.values():
+            wait_ready(server, port, path)
+        rates = {True: [], False: []}
+        ratios, errors = [], 0
+        for index in range(rounds):
+            order = (True, False) if index % 2 == 0 else (False, True)
+            this_round = {}
+            for capture in order:
+                rate, failed = hammer(servers[capture][1], path, seconds, threads)
+                this_round[capture] = rate
+                rates[capture].append(rate)
+                errors += failed
+            ratios.append(this_round[True] / this_round[False])
+        return median(rates[True]), median(rates[False]), median(ratios), ratios, errors
+    finally:
+        for server, _port in servers.values():
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    from django.db import connection
+
+    from wagtail_flows.models import Event
+
+    name = create_database()
+    try:
+        path = make_page().url
+        counts = query_counts(path)
+        connection.close()  # the servers write to the database now
+        on, off, ratio, ratios, errors = throughput(
+            name, path, args.rounds, args.seconds, args.threads
+        )
+        events = Event.objects.filter(kind="page_viewed").count()
+    finally:
+        destroy_database(name)
+    print("\n=== P1 capture ===")
+    print(f"database: {database_label()}; {load_line()}")
+    print("queries per page view (total / INSERTs), in-process:")
+    off_total = counts["capture off"][0]
+    for label, (total, inserts) in counts.items():
+        print(f"  {label}: {total} / {inserts}  (added by capture: {total - off_total})")
+    added_idle = counts["capture on, no flow listening, returning visitor"][0] - off_total
+    print(f"  target <= 1 INSERT, 0 added when off: {'MET' if added_idle <= 1 else 'MISSED'}")
+    print(f"gunicorn (1 sync worker each), {args.threads} client threads, {args.seconds:.0f} s")
+    print(f"  x {args.rounds} interleaved rounds; page views recorded: {events}; errors: {errors}")
+    print(f"  capture on: {on:.0f} req/s; capture off: {off:.0f} req/s (medians)")
+    print(f"  per-round ratios: {', '.join(f'{r:.2f}' for r in ratios)}")
+    verdict = "MET" if ratio >= 0.9 else "MISSED"
+    print(f"  ratio on/off (median): {ratio:.2f}; target >= 0.90: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Loads the demo content. Idempotent: what exists (looked up by slug, SKU, title) is kept."""
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.db import transaction
+from wagtail.documents import get_document_model
+from wagtail.models import Page, Site
+
+from demo import content
+from demo.flows import child, load_flows
+from demo.models import (
+    BlogIndexPage,
+    BlogPage,
+    FormField,
+    FormPage,
+    HomePage,
+    LandingFormField,
+    LandingPage,
+    ProductPage,
+    ShopIndexPage,
+)
+from demo.pdf import build_pdf
+from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin"
+HOST, PORT = "127.0.0.1", 8000
+
+
+def ensure_child(parent, model, slug, **fields):
+    """The live child page ``slug`` of ``parent``, created and published if missing."""
+    existing = parent.get_children().filter(slug=slug).first()
+    if existing is not None:
+        return existing.specific, False
+    return add_and_publish(parent, model(slug=slug, **fields)), True
+
+
+def add_and_publish(parent, page):
+    parent.add_child(instance=page)
+    page.save_revision().publish()
+    return page
+
+
+class DemoLoader:
+    def __init__(self, stdout):
+        self.stdout = stdout
+        self.created = []
+
+    def note(self, obj, created):
+        if created:
+            self.created.append(f"{obj._meta.verbose_name}: {obj}")
+        return obj
+
+    @transaction.atomic
+    def load(self):
+        root = Page.get_first_root_node()
+        ebook = self.ebook()
+        home = self.home(root, ebook)
+        self.site(home)
+        for topic in content.TOPICS:
+            self.topic(home, topic)
+        shop = self.shop(home)
+        self.form_page(home, FormPage, FormField, content.NEWSLETTER)
+        self.form_page(home, LandingPage, LandingFormField, content.LANDING)
+        self.contact_lists()
+        urls = {
+            "ebook_url": self.absolute(ebook.url),
+            "home_url": self.absolute("/"),
+            "shop_url": self.absolute(shop.url),
+            "cart_url": self.absolute("/cart/"),
+        }
+        self.email_library(root, urls)
+        for flow in load_flows(self.stdout.write):
+            self.note(flow, True)
+        self.superuser()
+        return home
+
+    # --- pages ---------------------------------------------------------------------------
+
+    def home(self, root, ebook):
+        home = HomePage.objects.first()
+        if home is not None:
+            return home
+        self.remove_wagtail_welcome_page(root)
+        home, created = ensure_child(root, HomePage, "home", ebook=ebook, **content.HOME)
+        return self.note(home, created)
+
+    def remove_wagtail_welcome_page(self, root):
+        """Wagtail's "Welcome to your new Wagtail site!" page, if still untouched."""
+        for page in root.get_children().filter(slug="home").exact_type(Page):
+            if not page.get_children().exists():
+                page.delete()
+
+    def site(self, home):
+        """The default site, at 127.0.0.1:8000, serves the demo (left alone once it does)."""
+        site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
+        if site.root_page_id == home.pk:
+            return
+        site.hostname, site.port = HOST, PORT
+        site.site_name, site.root_page = "Green Spoon", home
+        site.save()
+
+    def topic(self, home, topic):
+        index, created = ensure_child(
+            home,
+            BlogIndexPage,
+            topic["slug"],
+            title=topic["title"],
+            intro=topic["intro"],
+            show_in_menus=True,
+        )
+        self.note(index, created)
+        for post in topic["posts"]:
+            self.note(*ensure_child(index, BlogPage, **post))
+
+    def shop(self, home):
+        shop, created = ensure_child(
+            home,
+            ShopIndexPage,
+            content.SHOP["slug"],
+            title=content.SHOP["title"],
+            intro=content.SHOP["intro"],
+            show_in_menus=True,
+        )
+        self.note(shop, created)
+        for title, sku, price, colour, summary, description in content.SHOP["products"]:
+            if ProductPage.objects.filter(sku=sku).exists():
+                continue
+            product, created = ensure_child(
+                shop,
+                ProductPage,
+                sku.lower(),
+                title=title,
+                sku=sku,
+                price=price,
+                colour=colour,
+                summary=summary,
+                description=description,
+            )
+            self.note(product, created)
+        return shop
+
+    def form_page(self, home, model, field_model, spec):
+        spec = dict(spec)
+        fields = spec.pop("fields")
+        page = home.get_children().filter(slug=spec["slug"]).first()
+        if page is not None:
+            return page.specific
+        page = model(to_address="", show_in_menus=True, **spec)
+        for order, (label, field_type, required, clean_name) in enumerate(fields):
+            page.form_fields.add(
+                field_model(
+                    sort_order=order,
+                    label=label,
+                    field_type=field_type,
+                    required=required,
+                    clean_name=clean_name,
+                )
+            )
+        return self.note(add_and_publish(home, page), True)
+
+    # --- the rest ------------------------------------------------------------------------
+
+    def ebook(self):
+        Document = get_document_model()
+        document = Document.objects.filter(title=content.EBOOK_TITLE).first()
+        if document is None:
+            pdf = build_pdf(content.EBOOK_TITLE, content.EBOOK_LINES)
+            document = Document(title=content.EBOOK_TITLE)
+            document.file.save("kitchen-garden-handbook.pdf", ContentFile(pdf), save=False)
+            document.save()
+            self.note(document, True)
+        return document
+
+    def contact_lists(self):
+        for name, description, public in content.CONTACT_LISTS:
+            self.note(
+                *ContactList.objects.get_or_create(
+                    name=name, defaults={"description": description, "public": public}
+                )
+            )
+
+    def email_library(self, root, urls):
+        library = EmailLibraryPage.objects.first()
+        if library is None:
+            library = self.note(*ensure_child(root, EmailLibraryPage, "emails", title="Emails"))
+        for spec in content.EMAILS:
+            if library.get_children().filter(slug=spec["slug"]).exists():
+                continue
+            page, created = ensure_child(
+                library,
+                EmailPage,
+                spec["slug"],
+                title=spec["title"],
+                subject=spec["subject"],
+                preheader=spec["preheader"],
+                body=email_body(spec, urls),
+            )
+            self.note(page, created)
+
+    def superuser(self):
+        User = get_user_model()
+        if not User.objects.filter(username=ADMIN_USERNAME).exists():
+            user = User.objects.create_superuser(
+                ADMIN_USERNAME, "admin@greenspoon.example", ADMIN_PASSWORD
+            )
+            self.note(user, True)
+
+    @staticmethod
+    def absolute(path):
+        return f"http://{HOST}:{PORT}{path}"
+
+
+def email_body(spec, urls):
+    """Raw body blocks for an email, using only the blocks the email body offers (heading
+    and text always; a button, a coupon, product cards where offered)."""
+    offered = EmailPage._meta.get_field("body").stream_block.child_blocks
+    body = [child("heading", spec["heading"])]
+    body += [child("text", f"<p>{paragraph}</p>") for paragraph in spec["paragraphs"]]
+    body += [child(kind, value) for kind, value in spec["extras"] if kind in offered]
+    if spec["button"]:
+        label, url = spec["button"][0], spec["button"][1].format(**urls)
+        if "button" in offered:
+            body.append(child("button", {"text": label, "url": url}))
+        else:
+            body.append(child("text", f'<p><a href="{url}">{label}</a></p>'))
+    return body

@@ -1,0 +1,246 @@
+"""Cached pages report views and custom events through the beacon; abuse gets a 4xx."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from tests.factories import make_standard_page, restrict_to_logged_in
+from wagtail_flows import tracking
+from wagtail_flows.models import Event
+
+pytestmark = pytest.mark.django_db
+BROWSER = "Mozilla/5.0 (iPhone) Mobile Safari/604.1"
+ORIGIN = "http://testserver"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+
+
+@pytest.fixture
+def browser():
+    return Client(headers={"user-agent": BROWSER})
+
+
+@pytest.fixture
+def page():
+    return make_standard_page("Pricing")
+
+
+def beacon(client, payload, origin=ORIGIN, raw=None, **headers):
+    if origin:
+        headers["origin"] = origin
+    body = raw if raw is not None else json.dumps(payload)
+    return client.post(
+        reverse("wagtail_flows:beacon"), body, content_type="application/json", headers=headers
+    )
+
+
+def errors(response):
+    return set(response.json()["errors"])
+
+
+def test_a_cached_page_view_is_recorded_for_the_browser(browser, page):
+    response = beacon(browser, {"kind": "page_viewed", "page": page.pk, "path": page.url})
+    assert response.status_code == 204
+    event = Event.objects.get()
+    assert (event.kind, event.page_id, event.data) == ("page_viewed", page.pk, {"path": page.url})
+    state = tracking.VisitorCookie.loads(response.cookies["flows_vid"].value)
+    assert event.visitor_id == state.id
+
+
+def test_a_page_can_be_named_by_path(browser, page):
+    assert beacon(browser, {"kind": "page_viewed", "path": page.url}).status_code == 204
+    assert Event.objects.get().page_id == page.pk
+
+
+def test_a_custom_event_attaches_to_the_callers_own_cookie(browser, page):
+    browser.get(page.url)
+    visitor_id = Event.objects.get().visitor_id
+    response = beacon(browser, {"kind": "custom", "name": "video_played", "data": {"v": "intro"}})
+    assert response.status_code == 204
+    event = Event.objects.get(kind="custom")
+    assert (event.name, event.data, event.visitor_id) == (
+        "video_played",
+        {"v": "intro"},
+        visitor_id,
+    )
+
+
+def test_the_referer_is_enough_when_there_is_no_origin(browser, page):
+    response = beacon(
+        browser, {"kind": "page_viewed", "page": page.pk}, origin=None, referer=ORIGIN + "/"
+    )
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", None])
+def test_another_site_cannot_post_events(browser, page, origin):
+    response = beacon(browser, {"kind": "page_viewed", "page": page.pk}, origin=origin)
+    assert response.status_code == 403 and errors(response) == {"origin"}
+    assert not Event.objects.exists()
+
+
+def test_a_trusted_origin_may_post(settings, browser, page):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://www.example.com"]
+    response = beacon(
+        browser, {"kind": "page_viewed", "page": page.pk}, origin="https://www.example.com"
+    )
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("payload", "raw", "field"),
+    [
+        (None, "{not json", "body"),
+        (None, "[1, 2]", "body"),
+        ({"kind": "order_placed"}, None, "kind"),
+        ({"kind": "email_opened"}, None, "kind"),
+        ({}, None, "kind"),
+        ({"kind": "custom", "name": ""}, None, "name"),
+        ({"kind": "custom", "name": "x" * 101}, None, "name"),
+        ({"kind": "custom", "name": "a", "data": [1]}, None, "data"),
+        ({"kind": "custom", "name": "a", "data": {"blob": "x" * 8200}}, None, "data"),
+        ({"kind": "page_viewed", "page": 999999}, None, "page"),
+        ({"kind": "page_viewed", "page": "1"}, None, "page"),
+        ({"kind": "page_viewed", "path": "no-slash"}, None, "page"),
+        ({"kind": "custom", "name": "a", "email": "boss@example.com"}, None, "email"),
+        ({"kind": "custom", "name": "a", "data": {"email": "boss@example.com"}}, None, "email"),
+    ],
+)
+def test_malformed_payloads_are_refused_naming_the_field(browser, payload, raw, field):
+    response = beacon(browser, payload, raw=raw)
+    assert 400 <= response.status_code < 500
+    assert errors(response) == {field}
+    assert not Event.objects.exists()
+
+
+def test_a_huge_body_is_refused_without_reading_it_as_json(browser):
+    response = beacon(browser, None, raw="x" * 20000)
+    assert response.status_code == 413 and errors(response) == {"data"}
+
+
+def test_a_restricted_page_cannot_be_reported(browser, page):
+    restrict_to_logged_in(page)
+    for payload in (
+        {"kind": "page_viewed", "page": page.pk},
+        {"kind": "page_viewed", "path": page.url},
+    ):
+        assert errors(beacon(browser, payload)) == {"page"}
+    assert not Event.objects.exists()
+
+
+def test_get_is_not_allowed(browser):
+    assert browser.get(reverse("wagtail_flows:beacon")).status_code == 405
+
+
+def test_the_rate_limit_applies_per_visitor(settings, browser, page):
+    settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "BEACON_RATE_LIMIT": 3}
+    browser.get(page.url)  # the browser has its cookie
+    codes = [beacon(browser, {"kind": "custom", "name": "tick"}).status_code for _ in range(5)]
+    assert codes == [204, 204, 204, 429, 429]
+    assert Event.objects.filter(kind="custom").count() == 3
+    other = Client(headers={"user-agent": BROWSER})
+    assert beacon(other, {"kind": "custom", "name": "tick"}).status_code == 204
+
+
+def test_dropping_the_cookie_does_not_lift_the_rate_limit(settings, page):
+    settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "BEACON_RATE_LIMIT": 2}
+    codes = [
+        beacon(
+            Client(headers={"user-agent": BROWSER}), {"kind": "custom", "name": "t"}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert codes == [204, 204, 429]
+
+
+def test_consent_and_bots_are_honoured_silently(settings, page):
+    assert (
+        beacon(
+            Client(headers={"user-agent": "Googlebot"}), {"kind": "custom", "name": "a"}
+        ).status_code
+        == 204
+    )
+    settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "TRACKING_CONSENT": "off"}
+    assert (
+        beacon(
+            Client(headers={"user-agent": BROWSER}), {"kind": "custom", "name": "a"}
+        ).status_code
+        == 204
+    )
+    assert not Event.objects.exists()
+
+
+def test_an_internal_error_is_never_a_5xx(browser, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tracking, "record_visit", broken)
+    response = beacon(browser, {"kind": "custom", "name": "a"})
+    assert response.status_code == 202 and response.json() == {"recorded": False}
+    assert "beacon failed" in caplog.text
+
+
+def test_the_beacon_script_is_shipped():
+    from django.contrib.staticfiles import finders
+
+    script = Path(finders.find("wagtail_flows/beacon.js")).read_text()
+    assert (
+        '"page_viewed"' in script
+        and "wagtailFlows" in script
+        and "email" not in script.split("*/", 1)[1]
+    )
+
+
+def test_an_identified_browsers_custom_event_lands_on_its_contact(browser, page):
+    from tests.factories import ContactFactory
+    from wagtail_flows.models import Visitor
+
+    ann = ContactFactory()
+    browser.get(page.url)
+    Visitor.objects.create(id=Event.objects.get().visitor_id, contact=ann)
+    beacon(browser, {"kind": "custom", "name": "pricing_toggled"})
+    assert ann.events.get(kind="custom").name == "pricing_toggled"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+payloads = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"kind": st.sampled_from(["page_viewed", "custom", "order_placed", "", 1])},
+        optional={
+            "name": json_values,
+            "page": json_values,
+            "path": json_values,
+            "data": json_values,
+        },
+    ),
+)
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(payload=payloads)
+def test_no_payload_gets_a_server_error(browser, payload):
+    cache.clear()
+    response = beacon(browser, payload)
+    assert response.status_code in (204, 400, 429)
+    if response.status_code == 400:
+        assert len(errors(response)) == 1

@@ -1,0 +1,285 @@
+"""Delivery of messages: claim, check consent, render, send, record. Never twice.
+
+A Message moves ``queued → sending → sent | failed``; the claim is a conditional UPDATE
+(compare-and-set), so of two workers handed the same message only one sends it. A worker
+that dies between sending and recording leaves ``sending``; ``mark_stale_sending`` turns
+such rows into ``unknown`` once their lease is over, and nothing ever resends them.
+"""
+
+import hashlib
+import hmac
+import logging
+from datetime import timedelta
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Q
+from django.utils import timezone
+
+from wagtail_flows import signals
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models import Contact, Message, Suppression
+from wagtail_flows.models.contacts import EventKind, normalize_email
+from wagtail_flows.models.messages import MessageStatus
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_delivery(message_id):
+    """Deliver a message in a django-q2 worker (at least once: the claim makes it once)."""
+    from django_q.tasks import async_task
+
+    return async_task(
+        "wagtail_flows.email_delivery.deliver_message", message_id, group="wagtail_flows.email"
+    )
+
+
+def _claim(message_id, now):
+    due = Q(send_after__isnull=True) | Q(send_after__lte=now)
+    claimed = Message.objects.filter(due, pk=message_id, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SENDING, claimed_at=now
+    )
+    return claimed == 1
+
+
+def _finish(message, status, **fields):
+    Message.objects.filter(pk=message.pk).update(status=status, **fields)
+    for name, value in {"status": status, **fields}.items():
+        setattr(message, name, value)
+
+
+def deliver_message(message_id, *, connection=None, now=None):
+    """Send one queued message; returns its final status, or None if it was not ours
+    (already claimed by another worker, already done, or its ``send_after`` is later)."""
+    if not _claim(message_id, now or timezone.now()):
+        return None
+    message = Message.objects.select_related("contact", "flow", "page", "enrollment").get(
+        pk=message_id
+    )
+    if not message.contact.can_receive_email(transactional=message.transactional):
+        _finish(message, MessageStatus.SUPPRESSED, error="The contact may not be emailed.")
+        return message.status
+    try:
+        email = build_email(message, connection=connection)
+    except Exception as error:  # a broken page must not stop the batch
+        logger.exception("Rendering message %s failed", message_id)
+        _finish(message, MessageStatus.FAILED, error=f"Rendering failed: {error}")
+        return message.status
+    try:
+        email.send()
+    except Exception as error:
+        logger.warning("Sending message %s failed: %s", message_id, error)
+        _finish(message, MessageStatus.FAILED, error=f"Sending failed: {error}")
+        return message.status
+    _finish(message, MessageStatus.SENT, sent_at=timezone.now())
+    try:
+        _record_sent(message)
+    except Exception:  # the email is out and marked sent; the rest of the batch goes on
+        logger.exception("Recording message %s as sent failed", message_id)
+    return message.status
+
+
+def deliver_batch(message_ids, *, now=None):
+    """Deliver several messages over one connection of the configured email backend."""
+    connection = get_connection()
+    with connection:
+        return {pk: deliver_message(pk, connection=connection, now=now) for pk in message_ids}
+
+
+def deliver_due(now=None, limit=None):
+    """Deliver queued messages whose time has come or whose task was lost (for the sweep)."""
+    now = now or timezone.now()
+    grace = now - timedelta(minutes=flows_settings.DELIVERY_GRACE_MINUTES)
+    due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=grace)
+    ids = list(
+        Message.objects.filter(due, status=MessageStatus.QUEUED)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[: limit or flows_settings.SEND_BATCH_SIZE]
+    )
+    return deliver_batch(ids, now=now) if ids else {}
+
+
+def mark_stale_sending(now=None):
+    """Messages claimed longer ago than the lease: the worker died; the outcome is unknown."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=flows_settings.SENDING_LEASE_MINUTES)
+    return Message.objects.filter(status=MessageStatus.SENDING, claimed_at__lt=cutoff).update(
+        status=MessageStatus.UNKNOWN,
+        error="The worker stopped while sending; the email may or may not have gone out.",
+    )
+
+
+# --- building the email ------------------------------------------------------------------
+
+
+def message_id_for(message, from_address):
+    """A stable Message-ID: the same message always carries the same id."""
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"message-{message.pk}".encode(), hashlib.sha256
+    ).hexdigest()[:16]
+    return f"<wagtail-flows.{message.pk}.{digest}@{domain}>"
+
+
+def unsubscribe_headers(unsubscribe_url, message):
+    targets = [f"<{unsubscribe_url}>"]
+    mailto = flows_settings.UNSUBSCRIBE_MAILTO
+    if mailto:
+        targets.append(f"<mailto:{mailto}?subject=unsubscribe-{message.pk}>")
+    return {
+        "List-Unsubscribe": ", ".join(targets),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _revision_for(message):
+    revision = message.revision or (message.page and message.page.live_revision)
+    if revision is None:
+        raise ValueError("the email page is not published")
+    return revision
+
+
+def build_email(message, *, connection=None):
+    """Render the message and record its subject, links and Message-ID before sending."""
+    from wagtail_flows import emails
+
+    revision = _revision_for(message)
+    context = message.enrollment.context if message.enrollment_id else {}
+    rendered = emails.render_email(revision, message.contact, message=message, context=context)
+    message_id = message.message_id or message_id_for(message, rendered.from_email)
+    urls = emails.message_urls(message, rendered.base_url)
+    _finish(
+        message,
+        MessageStatus.SENDING,
+        revision=revision,
+        subject=rendered.subject,
+        links=rendered.links,
+        message_id=message_id,
+    )
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=rendered.from_email,
+        to=[message.to_email or message.contact.email],
+        reply_to=[rendered.reply_to] if rendered.reply_to else None,
+        headers={
+            "Message-ID": message_id,
+            **unsubscribe_headers(urls["unsubscribe_url"], message),
+        },
+        connection=connection,
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    return email
+
+
+def _record_sent(message):
+    from wagtail_flows import tracking
+
+    tracking.record_event(
+        EventKind.EMAIL_SENT,
+        contact=message.contact,
+        page=message.page,
+        name=message.subject[:100],
+        object_id=str(message.pk),
+        data={"message": message.pk, "flow": message.flow_id, "step": message.step_id},
+    )
+    signals.message_sent.send(sender=Message, message=message)
+
+
+# --- test sends --------------------------------------------------------------------------
+
+
+def send_test(page, to=(), user=None):
+    """Send the page's latest draft, rendered with sample data, to the editor and ``to``.
+
+    Returns the list of addresses it went to."""
+    recipients = list(dict.fromkeys([*(a for a in to if a), *([user.email] if user else [])]))
+    recipients = [address for address in recipients if address]
+    if not recipients:
+        raise ValueError("No address to send the test to.")
+    from wagtail_flows import emails
+
+    revision = page.get_latest_revision()
+    draft = revision.as_object() if revision else page
+    contact = Contact(email=recipients[0], first_name=getattr(user, "first_name", "") or "Ann")
+    rendered = emails.render_sample(draft, contact)
+    email = EmailMultiAlternatives(
+        subject=f"[Test] {rendered.subject}",
+        body=rendered.text,
+        from_email=rendered.from_email,
+        to=recipients,
+        reply_to=[rendered.reply_to] if rendered.reply_to else None,
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    email.send()
+    return recipients
+
+
+# --- bounces and complaints ----------------------------------------------------------------
+
+
+def _contact(email):
+    return Contact.objects.filter(email__iexact=normalize_email(email)).first()
+
+
+def _suppress(email, reason):
+    Suppression.objects.get_or_create(
+        email_hash=Suppression.hash_email(email), defaults={"reason": reason}
+    )
+
+
+def record_bounce(email, hard=True):
+    """A bounce reported by the mail provider. A hard bounce (or enough soft ones in a row)
+    stops all email to the address at once. Returns True if the contact was suppressed."""
+    contact = _contact(email)
+    if contact is None:
+        if hard:
+            _suppress(email, "bounced")
+        return hard
+    if not hard:
+        soft = int(contact.properties.get("soft_bounces", 0)) + 1
+        contact.properties["soft_bounces"] = soft
+        contact.save(update_fields=["properties", "updated_at"])
+        if soft < flows_settings.SOFT_BOUNCE_LIMIT:
+            return False
+    contact.mark_bounced()
+    return True
+
+
+def record_complaint(email):
+    """A spam complaint: never email the address again."""
+    contact = _contact(email)
+    if contact is None:
+        _suppress(email, "complained")
+        return True
+    contact.mark_complained()
+    return True
+
+
+def on_anymail_tracking(sender, event, esp_name=None, **kwargs):
+    """django-anymail's ``tracking`` signal: bounces, complaints and unsubscribes."""
+    recipient = getattr(event, "recipient", "") or ""
+    kind = getattr(event, "event_type", "")
+    if not recipient:
+        return
+    if kind in ("bounced", "rejected"):  # anymail: permanent failures
+        record_bounce(recipient, hard=True)
+    elif kind == "deferred":
+        record_bounce(recipient, hard=False)
+    elif kind == "complained":
+        record_complaint(recipient)
+    elif kind == "unsubscribed":
+        contact = _contact(recipient)
+        if contact is not None:
+            contact.unsubscribe(reason=f"{esp_name or 'provider'} unsubscribe")
+
+
+def connect_anymail():
+    """Listen to django-anymail's tracking webhooks when it is installed."""
+    try:
+        from anymail.signals import tracking
+    except ImportError:
+        return False
+    tracking.connect(on_anymail_tracking, dispatch_uid="wagtail_flows.anymail_tracking")
+    return True

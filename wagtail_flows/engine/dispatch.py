@@ -1,0 +1,335 @@
+"""Dispatch: an event in, enrollments started or ended.
+
+``is_listened(kind)`` answers capture's question "does any flow care about this kind?" from
+an index kept in each process. The index is rebuilt from the database only when flows
+change: saving, deleting or changing the status of a flow bumps a version number in
+Django's default cache; each process compares its version with the cache's at most every
+``LISTEN_INDEX_CHECK_SECONDS`` (a cache read, never a database query). With a per-process
+cache (LocMemCache) changes made in another process are seen only there, so sites with
+several processes need a shared cache (Redis, Memcached) — see docs/engine.md.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from wagtail_flows import blocks, conditions, signals
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.steps import Effects
+from wagtail_flows.engine.tree import tree_for
+from wagtail_flows.models import Enrollment, Event, Flow
+from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
+from wagtail_flows.models.flows import FlowKind, FlowStatus, Reentry
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "wagtail_flows:flows-version"
+
+
+# --- the listening index -----------------------------------------------------------------
+
+
+@dataclass
+class ListenIndex:
+    version: object
+    checked_at: datetime
+    kinds: frozenset = field(default_factory=frozenset)
+
+
+_index = None
+
+
+def kinds_listened(flow):
+    """Event kinds this flow reacts to: triggers (when live), goal, exit, waiting branches,
+    and ``unsubscribed`` when it sends marketing email."""
+    kinds = set()
+    if flow.status == FlowStatus.LIVE:
+        for child in flow.triggers:
+            kinds |= blocks.trigger_event_kinds(child.block_type)
+    kinds |= conditions.event_kinds(flow.goal)
+    kinds |= conditions.event_kinds(flow.exit_conditions)
+    for step in tree_for(flow).walk():
+        if step.type == "branch" and step.get("wait_up_to_amount"):
+            kinds |= conditions.event_kinds(step.get("conditions"))
+    if sends_marketing_email(flow):
+        kinds.add(EventKind.UNSUBSCRIBED)
+    return kinds
+
+
+def sends_marketing_email(flow):
+    return flow.kind == FlowKind.MARKETING and any(
+        step.type == "send_email" for step in tree_for(flow).walk()
+    )
+
+
+def _build_index(version, now):
+    kinds = set()
+    for flow in Flow.objects.filter(status__in=[FlowStatus.LIVE, FlowStatus.PAUSED]):
+        try:
+            kinds |= kinds_listened(flow)
+        except Exception:  # a broken flow must not break capture for every page
+            logger.exception("Cannot read the triggers of flow %s", flow.pk)
+    return ListenIndex(version=version, checked_at=now, kinds=frozenset(k for k in kinds if k))
+
+
+def current_index():
+    global _index
+    now = timezone.now()
+    index = _index
+    if index is not None:
+        age = (now - index.checked_at).total_seconds()
+        if 0 <= age < flows_settings.LISTEN_INDEX_CHECK_SECONDS:
+            return index
+    version = cache.get(VERSION_KEY)
+    if index is None or version != index.version:
+        index = _build_index(version, now)
+    else:
+        index.checked_at = now
+    _index = index
+    return index
+
+
+def is_listened(kind):
+    """True if a live (or paused) flow's trigger, goal, exit or waiting branch needs events
+    of this kind. No database query once the index is warm."""
+    return kind in current_index().kinds
+
+
+def invalidate():
+    """Flows changed: rebuild here at once, and tell other processes through the cache."""
+    global _index
+    _index = None
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 1, timeout=None)
+
+
+def reset_index(kinds=()):
+    """Set this process's index outright (tests: no flows exist between tests)."""
+    global _index
+    from wagtail_flows.engine import tree
+
+    tree._cache.clear()
+    invalidate()
+    _index = ListenIndex(cache.get(VERSION_KEY), timezone.now(), frozenset(kinds))
+
+
+@receiver(post_save, sender=Flow, dispatch_uid="wagtail_flows_engine_flow_saved")
+@receiver(post_delete, sender=Flow, dispatch_uid="wagtail_flows_engine_flow_deleted")
+def _flow_changed(sender, **kwargs):
+    invalidate()
+
+
+@receiver(signals.flow_status_changed, dispatch_uid="wagtail_flows_engine_flow_status")
+def _flow_status_changed(sender, flow, old, new, **kwargs):
+    from wagtail_flows.engine import advance
+
+    invalidate()
+    advance.flow_status_changed(flow, old, new)
+
+
+# --- dispatch ----------------------------------------------------------------------------
+
+
+def enqueue_dispatch(event_id):
+    from django_q.tasks import async_task
+
+    async_task(
+        "wagtail_flows.engine.dispatch.dispatch_event",
+        event_id,
+        task_name=f"flows-dispatch-{event_id}",
+    )
+
+
+def dispatch_event(event_id, *, now=None, flows=None, effects=None):
+    """Start and end enrollments for one event (idempotent: safe to run again).
+
+    ``flows`` limits dispatch to these flows (the simulator passes its one flow).
+    """
+    now = now or timezone.now()
+    effects = effects or Effects()
+    Event.objects.filter(pk=event_id, pending_dispatch=True).update(pending_dispatch=False)
+    event = Event.objects.select_related("contact", "page").filter(pk=event_id).first()
+    if event is None or event.contact is None:
+        return []
+    _end_open_enrollments(event, now, flows, effects)
+    started = []
+    candidates = flows if flows is not None else Flow.objects.filter(status=FlowStatus.LIVE)
+    for flow in candidates:
+        if _triggered(flow, event):
+            enrollment = enroll(flow, event.contact, event=event, now=now, effects=effects)
+            if enrollment is not None:
+                started.append(enrollment)
+    return started
+
+
+def _triggered(flow, event):
+    # Read the block types from the raw JSON first: most flows do not listen to this kind,
+    # and turning their triggers into values would fetch the pages they name.
+    types = {block["type"] for block in flow.triggers.raw_data if block}
+    if not any(event.kind in blocks.trigger_event_kinds(t) for t in types):
+        return False
+    for child in flow.triggers:
+        kinds = blocks.trigger_event_kinds(child.block_type)
+        if event.kind in kinds and blocks.trigger_matches(child, event):
+            return True
+    return False
+
+
+def _end_open_enrollments(event, now, flows, effects):
+    """Goal met → converted; exit conditions met or unsubscribed → exited; a waiting
+    branch wakes up to look at its condition again."""
+    from wagtail_flows.engine.advance import finish
+
+    open_ = Enrollment.objects.filter(
+        contact=event.contact, status__in=OPEN_STATUSES
+    ).select_related("flow")
+    if flows is not None:
+        open_ = open_.filter(flow__in=[f.pk for f in flows])
+    for enrollment in open_:
+        enrollment.contact = event.contact
+        ending = _ending(enrollment, event, now)
+        if ending:
+            finish(enrollment, ending[0], ending[1], now=now, effects=effects)
+        elif enrollment.wakes_on_event:
+            Enrollment.objects.filter(pk=enrollment.pk, wakes_on_event=True).update(
+                next_run_at=now
+            )
+            effects.enqueue_advance(enrollment.pk)
+
+
+def _ending(enrollment, event, now):
+    flow = enrollment.flow
+    context = enrollment.context
+    if event.kind == EventKind.UNSUBSCRIBED and sends_marketing_email(flow):
+        return EnrollmentStatus.EXITED, "unsubscribed"
+    if event.kind in conditions.event_kinds(flow.goal) and conditions.evaluate(
+        flow.goal, event.contact, match=flow.goal_match, now=now, context=context
+    ):
+        return EnrollmentStatus.CONVERTED, "goal reached"
+    if event.kind in conditions.event_kinds(flow.exit_conditions) and conditions.evaluate(
+        flow.exit_conditions, event.contact, match="any", now=now, context=context
+    ):
+        return EnrollmentStatus.EXITED, "exit conditions met"
+    return None
+
+
+# --- enrolling ---------------------------------------------------------------------------
+
+
+def event_context(event):
+    """What a run remembers of its trigger: the event, and the order/cart/form it carried."""
+    data = dict(event.data or {})
+    context = {
+        "event": {
+            "id": event.pk,
+            "kind": event.kind,
+            "name": event.name,
+            "object_id": event.object_id,
+            "value": str(event.value) if event.value is not None else None,
+            "page_id": event.page_id,
+            "at": event.created_at.isoformat(),
+            **data,
+        }
+    }
+    if event.kind == EventKind.ORDER_PLACED:
+        context["order"] = {"id": event.object_id, "total": context["event"]["value"], **data}
+    elif event.kind in (EventKind.CART_UPDATED, EventKind.CART_ABANDONED):
+        context["cart"] = {"id": event.object_id, "total": context["event"]["value"], **data}
+    elif event.kind == EventKind.FORM_SUBMITTED:
+        context["form"] = data
+    return context
+
+
+def reentry_allows(flow, contact, now, event=None):
+    """The flow's re-entry policy: may this contact start a new run now?"""
+    runs = Enrollment.objects.filter(flow=flow, contact=contact)
+    if event is not None and runs.filter(trigger_event=event).exists():
+        return False  # this event already started a run (a repeated dispatch)
+    latest = runs.order_by("-enrolled_at", "-pk").values("status", "enrolled_at").first()
+    if latest is None:
+        return True
+    policy = flow.reentry
+    if policy == Reentry.ALWAYS:
+        return True
+    has_open = runs.filter(status__in=OPEN_STATUSES).exists()
+    if policy == Reentry.AFTER_EXIT:
+        return not has_open
+    if policy == Reentry.AFTER_DAYS:
+        days = timedelta(days=flow.reentry_days or 0)
+        return not has_open and latest["enrolled_at"] + days <= now
+    return False  # never
+
+
+def can_enroll(flow, now):
+    if flow.status != FlowStatus.LIVE:
+        return False
+    if flow.starts_at and now < flow.starts_at:
+        return False
+    return not (flow.ends_at and now >= flow.ends_at)
+
+
+def enroll(
+    flow,
+    contact,
+    *,
+    event=None,
+    context=None,
+    now=None,
+    effects=None,
+    force=False,
+    enqueue=True,
+):
+    """Start ``contact``'s run through ``flow`` if the flow is live and within its dates,
+    the entry conditions hold and the re-entry policy allows it; else None.
+
+    ``enqueue=False`` enqueues no advance task (large audiences: the next sweep finds the
+    run due, as its ``next_run_at`` is now). ``force`` skips the checks (the simulator
+    runs draft flows).
+    """
+    now = now or timezone.now()
+    effects = effects or Effects()
+    run_context = {**(event_context(event) if event else {}), **(context or {})}
+    if not force:
+        if not can_enroll(flow, now) or not reentry_allows(flow, contact, now, event):
+            return None
+        if not conditions.evaluate(
+            flow.entry_conditions, contact, match=flow.entry_match, now=now, context=run_context
+        ):
+            return None
+    try:
+        with transaction.atomic():
+            if flow.reentry == Reentry.ALWAYS:
+                _restart_open_run(flow, contact, now, effects)
+            enrollment = Enrollment.objects.create(
+                flow=flow,
+                contact=contact,
+                status=EnrollmentStatus.ACTIVE,
+                next_run_at=now,
+                context=run_context,
+                trigger_event=event,
+                enrolled_at=now,
+            )
+    except IntegrityError:
+        return None  # an open run exists (another worker enrolled them at the same moment)
+    if enqueue:
+        effects.enqueue_advance(enrollment.pk)
+    effects.signal(signals.contact_enrolled, enrollment=enrollment)
+    return enrollment
+
+
+def _restart_open_run(flow, contact, now, effects):
+    from wagtail_flows.engine.advance import finish
+
+    for open_run in Enrollment.objects.filter(
+        flow=flow, contact=contact, status__in=OPEN_STATUSES
+    ):
+        finish(open_run, EnrollmentStatus.EXITED, "entered again", now=now, effects=effects)

@@ -1,0 +1,145 @@
+"""Manual enrollment: a list, a segment or chosen contacts, in the background in batches.
+
+The marketer watches an ``EnrollmentJob`` row (total, handled, enrolled); the batches run as
+django-q2 tasks (or in the calling process for ``flows_enroll --sync``). Each batch commits
+its enrollments and moves the job's cursor in one transaction, with a compare-and-set on the
+cursor, so a batch delivered twice or resumed after a crash neither skips nor repeats anyone.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models import Contact, EnrollmentJob
+from wagtail_flows.models.flows import FlowStatus
+from wagtail_flows.models.jobs import JobStatus
+
+ENROLLABLE_STATUSES = (FlowStatus.LIVE,)
+
+
+def enroll_audience(
+    flow, *, contact_list=None, segment=None, contact_ids=None, user=None, background=True
+):
+    """Start enrolling an audience into ``flow``; returns the job to watch.
+
+    Exactly one of ``contact_list``, ``segment`` or ``contact_ids`` names the audience. With
+    ``background`` the batches run in the cluster after commit; without, the caller runs them
+    (``run_job_batch``) itself.
+    """
+    _validate(flow, contact_list, segment, contact_ids)
+    job = EnrollmentJob(
+        flow=flow,
+        contact_list=contact_list,
+        segment=segment,
+        contact_ids=sorted({int(pk) for pk in contact_ids or ()}),
+        created_by=user if user and user.is_authenticated else None,
+    )
+    job.total = audience(job).count()
+    job.save()
+    if background:
+        from wagtail_flows.engine.tasks import ENROLLMENT_JOB_FUNC, enqueue
+
+        transaction.on_commit(lambda: enqueue(ENROLLMENT_JOB_FUNC, job.pk, 0))
+    return job
+
+
+def _validate(flow, contact_list, segment, contact_ids):
+    chosen = [a for a in (contact_list, segment, contact_ids) if a is not None]
+    if len(chosen) != 1:
+        raise ValidationError(
+            {"audience": _("Choose exactly one audience: a list, a segment or contacts.")}
+        )
+    if flow.status not in ENROLLABLE_STATUSES:
+        raise ValidationError(
+            {
+                "flow": _("“%(flow)s” is %(status)s: only a live flow takes contacts.")
+                % {"flow": flow, "status": flow.get_status_display().lower()}
+            }
+        )
+    if contact_ids is not None and not contact_ids:
+        raise ValidationError({"contact_ids": _("Choose at least one contact.")})
+
+
+def audience(job):
+    """The job's contacts as a queryset (segments are evaluated in the database)."""
+    if job.contact_list_id:
+        return Contact.objects.filter(memberships__contact_list_id=job.contact_list_id)
+    if job.segment_id:
+        return segment_contacts(job.segment)
+    return Contact.objects.filter(pk__in=job.contact_ids)
+
+
+def segment_contacts(segment):
+    if hasattr(segment, "contacts"):
+        return segment.contacts()
+    from wagtail_flows import conditions
+
+    return Contact.objects.filter(conditions.to_q(segment.conditions, match=segment.match))
+
+
+def run_job_batch(job_id, cursor):
+    """Enroll the next batch after ``cursor``; returns the next cursor, or None when the job
+    is finished or another delivery of this batch already moved it on."""
+    job = EnrollmentJob.objects.select_related("flow").filter(pk=job_id).first()
+    if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED) or job.cursor != cursor:
+        return None
+    size = max(1, int(flows_settings.SWEEP_BATCH_SIZE))
+    try:
+        with transaction.atomic():
+            return _enroll_batch(job, cursor, size)
+    except Exception as exc:
+        EnrollmentJob.objects.filter(pk=job.pk, cursor=cursor).update(
+            status=JobStatus.FAILED, error=str(exc)[:2000], updated_at=timezone.now()
+        )
+        raise
+
+
+def _enroll_batch(job, cursor, size):
+    from wagtail_flows.engine.dispatch import enroll
+
+    contacts = list(audience(job).filter(pk__gt=cursor).order_by("pk").distinct()[:size])
+    now = timezone.now()
+    context = {"manual": {"job": job.pk, "audience": str(job.audience_label)}}
+    enrolled = sum(1 for c in contacts if enroll(job.flow, c, context=context) is not None)
+    finished = len(contacts) < size
+    moved = EnrollmentJob.objects.filter(pk=job.pk, cursor=cursor).update(
+        cursor=contacts[-1].pk if contacts else cursor,
+        done=F("done") + len(contacts),
+        enrolled=F("enrolled") + enrolled,
+        status=JobStatus.DONE if finished else JobStatus.RUNNING,
+        updated_at=now,
+        finished_at=now if finished else None,
+    )
+    if not moved:
+        transaction.set_rollback(True)
+        return None
+    return None if finished else contacts[-1].pk
+
+
+def run_job(job, progress=None):
+    """Run every batch of ``job`` in this process (``flows_enroll --sync``)."""
+    cursor = job.cursor
+    while cursor is not None:
+        cursor = run_job_batch(job.pk, cursor)
+        job.refresh_from_db()
+        if progress:
+            progress(job)
+    return job
+
+
+def resume_stalled_jobs(now, stalled_after):
+    """Re-enqueue jobs whose batch task was lost (e.g. the Redis broker lost it in a crash)."""
+    from wagtail_flows.engine.tasks import ENROLLMENT_JOB_FUNC, enqueue
+
+    stale = EnrollmentJob.objects.filter(
+        status__in=(JobStatus.QUEUED, JobStatus.RUNNING), updated_at__lt=now - stalled_after
+    ).values_list("pk", "cursor", "updated_at")[:100]
+    resumed = 0
+    for pk, cursor, updated_at in stale:
+        if EnrollmentJob.objects.filter(pk=pk, updated_at=updated_at).update(updated_at=now):
+            enqueue(ENROLLMENT_JOB_FUNC, pk, cursor)
+            resumed += 1
+    return resumed

@@ -1,0 +1,224 @@
+"""Time-based triggers, fired by the sweep: ``inactive``, ``engagement``, ``date_reached``.
+
+Each trigger is a set-based query over ``Contact`` (the flow's entry conditions applied with
+``conditions.to_q``), minus contacts it already fired for; the contacts found are enrolled
+through ``dispatch.enroll`` (re-entry policy, dates and the one-open-run rule apply there),
+at most one batch per trigger per sweep.
+
+When does a trigger fire again for the same contact?
+- ``inactive``: once per quiet period — a contact enrolled after their last activity is not
+  enrolled again until they are active and then quiet again;
+- ``engagement``: at most once per ``within_days`` window;
+- ``date_reached``: once per date value — a new date (a new order, a rescheduled
+  appointment) fires again, and ends a run still open for the old date.
+"""
+
+import math
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Greatest, Substr, TruncDate
+from django.utils import timezone
+
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models import Contact, Enrollment, Event, Message
+from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
+
+ACTIVITY_FIELDS = {
+    "any": ("last_activity_at",),
+    "visit": ("last_visit_at",),
+    "form": ("last_form_at",),
+    "email": ("last_open_at", "last_click_at"),
+}
+
+
+def fire(flows, clock):
+    """Enroll the contacts each time-based trigger matches; returns counts per trigger type."""
+    counts = {"inactive": 0, "engagement": 0, "date_reached": 0}
+    for flow, triggers in flows:
+        for trigger in triggers:
+            finder = FINDERS.get(trigger.block_type)
+            if finder is None:
+                continue
+            contacts, context = finder(flow, trigger.value, clock)
+            counts[trigger.block_type] += enroll_found(flow, trigger, contacts, context, clock)
+    return counts
+
+
+def enroll_found(flow, trigger, contacts, context, clock):
+    from wagtail_flows import conditions
+    from wagtail_flows.engine.dispatch import enroll
+
+    contacts = contacts.filter(conditions.to_q(flow.entry_conditions, match=flow.entry_match))
+    contacts = contacts.exclude(
+        Exists(
+            Enrollment.objects.filter(flow=flow, contact=OuterRef("pk"), status__in=OPEN_STATUSES)
+        )
+    )
+    size = max(1, int(flows_settings.SWEEP_BATCH_SIZE))
+    enrolled = 0
+    for contact in contacts.order_by("pk")[:size]:
+        extra = context(contact) if callable(context) else context
+        run_context = {"trigger": trigger.block_type, **extra}
+        if enroll(flow, contact, context=run_context, now=clock) is not None:
+            enrolled += 1
+    return enrolled
+
+
+def _enrolled_since(flow, since):
+    """Contacts with a run in ``flow`` that started at or after ``since`` (an expression)."""
+    return Exists(
+        Enrollment.objects.filter(flow=flow, contact=OuterRef("pk"), enrolled_at__gte=since)
+    )
+
+
+# --- inactive -------------------------------------------------------------------------------
+
+
+def last_activity(activity):
+    """The contact's latest activity of a kind; never active counts from their creation."""
+    fields = ACTIVITY_FIELDS.get(activity) or ACTIVITY_FIELDS["any"]
+    dates = [Coalesce(F(name), F("created_at")) for name in fields]
+    return dates[0] if len(dates) == 1 else Greatest(*dates)
+
+
+def find_inactive(flow, value, clock):
+    days = int(value.get("days") or 30)
+    contacts = (
+        Contact.objects.annotate(last_active=last_activity(value.get("activity") or "any"))
+        .filter(last_active__lte=clock - timedelta(days=days))
+        .exclude(_enrolled_since(flow, OuterRef("last_active")))
+    )
+    return contacts, {"inactive_days": days}
+
+
+# --- engagement -----------------------------------------------------------------------------
+
+
+def find_engaged(flow, value, clock):
+    days = int(value.get("within_days") or 7)
+    since = clock - timedelta(days=days)
+    engaged = Q(pk__in=[])
+    if value.get("min_visits"):
+        engaged |= Q(pk__in=_frequent_visitors(int(value["min_visits"]), since))
+    emails = int(value.get("last_emails") or 10)
+    for rate_name, date_field in (
+        ("min_open_rate", "first_opened_at"),
+        ("min_click_rate", "first_clicked_at"),
+    ):
+        if value.get(rate_name):
+            rated = _email_rate_at_least(int(value[rate_name]), emails, date_field)
+            engaged |= Q(pk__in=rated)
+    contacts = Contact.objects.filter(engaged).exclude(_enrolled_since(flow, since))
+    return contacts, {"engagement_window_days": days}
+
+
+def _frequent_visitors(min_visits, since):
+    return (
+        Event.objects.filter(
+            kind=EventKind.PAGE_VIEWED, contact__isnull=False, created_at__gte=since
+        )
+        .values("contact")
+        .annotate(views=Count("pk"))
+        .filter(views__gte=min_visits)
+        .values("contact")
+    )
+
+
+def _email_rate_at_least(percent, emails, date_field):
+    """Contacts with at least ``emails`` sent emails, ``percent`` % of the last ones
+    opened (or clicked): counted from the ``emails``-th most recent send on."""
+    sent = Message.objects.filter(contact=OuterRef("pk"), sent_at__isnull=False)
+    oldest_counted = Subquery(sent.order_by("-sent_at").values("sent_at")[emails - 1 : emails])
+    hits = (
+        Message.objects.filter(
+            contact=OuterRef("pk"),
+            sent_at__gte=OuterRef("oldest_counted"),
+            **{f"{date_field}__isnull": False},
+        )
+        .order_by()
+        .values("contact")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Contact.objects.annotate(oldest_counted=oldest_counted)
+        .filter(oldest_counted__isnull=False)
+        .annotate(hits=Coalesce(Subquery(hits), 0))
+        .filter(hits__gte=math.ceil(percent * emails / 100))
+        .values("pk")
+    )
+
+
+# --- date reached ---------------------------------------------------------------------------
+
+
+def site_timezone():
+    return ZoneInfo(flows_settings.SITE_TIMEZONE or settings.TIME_ZONE)
+
+
+def base_date(value, prefix=""):
+    """The contact's date the trigger counts from, as ``YYYY-MM-DD`` text in SQL
+    (``prefix="contact__"`` reads it through a relation)."""
+    if value.get("date_source") == "last_order":
+        day = TruncDate(f"{prefix}last_order_at", tzinfo=site_timezone())
+        return Cast(day, output_field=CharField())
+    name = (value.get("property_name") or "").strip()
+    return Substr(KeyTextTransform(name, f"{prefix}properties"), 1, 10)
+
+
+def date_window(value, clock):
+    """The base dates whose target day (base ± offset) is today or in the look-back."""
+    offset = int(value.get("offset_days") or 0)
+    shift = offset if value.get("direction", "before") == "before" else -offset
+    today = timezone.localtime(clock, site_timezone()).date()
+    lookback = int(flows_settings.DATE_REACHED_LOOKBACK_DAYS)
+    return today - timedelta(days=lookback) + timedelta(days=shift), today + timedelta(days=shift)
+
+
+def find_date_reached(flow, value, clock):
+    if value.get("date_source") != "last_order" and not (value.get("property_name") or "").strip():
+        return Contact.objects.none(), {}
+    first, last = date_window(value, clock)
+    contacts = Contact.objects.annotate(base_date=base_date(value)).filter(
+        base_date__gte=first.isoformat(), base_date__lte=last.isoformat()
+    )
+    if value.get("date_source") == "last_order":
+        start = datetime.combine(first, time.min, tzinfo=site_timezone())
+        contacts = contacts.filter(last_order_at__gte=start)
+    fired = Enrollment.objects.annotate(
+        fired_for=Cast(KeyTextTransform("date_reached", "context"), output_field=CharField())
+    ).filter(flow=flow, contact=OuterRef("pk"), fired_for=OuterRef("base_date"))
+    end_runs_for_old_dates(flow, value, clock)
+    return contacts.exclude(Exists(fired)), lambda contact: {"date_reached": contact.base_date}
+
+
+def end_runs_for_old_dates(flow, value, clock):
+    """A new date resets the pending reminder: open runs started for a date the contact no
+    longer has end at once (the new date fires in its own time)."""
+    from wagtail_flows.engine.advance import finish
+
+    stale = (
+        Enrollment.objects.filter(
+            flow=flow, status__in=OPEN_STATUSES, context__has_key="date_reached"
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=clock))
+        .annotate(
+            fired_for=Cast(KeyTextTransform("date_reached", "context"), CharField()),
+            current=base_date(value, prefix="contact__"),
+        )
+        .filter(Q(current__isnull=True) | ~Q(fired_for=F("current")))
+    )
+    for enrollment in stale[: max(1, int(flows_settings.SWEEP_BATCH_SIZE))]:
+        finish(enrollment, EnrollmentStatus.EXITED, "date changed", now=clock)
+
+
+FINDERS = {
+    "inactive": find_inactive,
+    "engagement": find_engaged,
+    "date_reached": find_date_reached,
+}

@@ -1,0 +1,213 @@
+"""The sweep: one pass, about every minute, over everything that happens because time passed.
+
+- due enrollments (a wait ended) are claimed in batches and handed to advance tasks;
+- events whose dispatch task was lost are dispatched again (nothing lost while the cluster
+  was down);
+- abandoned carts become ``cart_abandoned`` events;
+- the time-based triggers ``inactive``, ``engagement`` and ``date_reached`` enroll the
+  contacts they match, found with set-based queries;
+- manual enrollments that stalled are resumed; email sends that never finished are marked.
+
+Every part does a bounded number of queries per batch, whatever the number of contacts.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine import sweep_triggers
+from wagtail_flows.engine.tasks import ADVANCE_BATCH_FUNC, DISPATCH_BATCH_FUNC, enqueue
+from wagtail_flows.models import Event, Flow
+from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.flows import FlowStatus
+
+logger = logging.getLogger(__name__)
+
+
+def batch_size():
+    return max(1, int(flows_settings.SWEEP_BATCH_SIZE))
+
+
+def run_sweep(now=None):
+    """One pass; returns what it did, e.g. ``{"advanced": 1200, "carts_abandoned": 3, …}``.
+
+    ``now`` (default: ``timezone.now()``) is the clock of the whole pass; advance tasks get
+    it too, so tests and simulations can travel in time.
+    """
+    clock = now or timezone.now()
+    report = {
+        "advanced": advance_due(clock, now),
+        "redispatched": redispatch_pending(clock),
+        "carts_abandoned": 0,
+        "enrolled": {},
+    }
+    flows = live_flows_with_sweep_triggers(clock)
+    report["carts_abandoned"], carts_enrolled = emit_abandoned_carts(flows, clock)
+    report["enrolled"] = {"cart_abandoned": carts_enrolled, **sweep_triggers.fire(flows, clock)}
+    report["ended_flows_exited"] = finish_ended_flows(clock)
+    report["jobs_resumed"] = resume_stalled_jobs(clock)
+    report.update(email_housekeeping(clock))
+    return report
+
+
+# --- due enrollments ------------------------------------------------------------------------
+
+
+def advance_due(clock, now=None):
+    """Claim due enrollments batch by batch; each batch becomes one advance task.
+
+    Per batch: the claim (engine-core's ``claim_due``) plus one enqueue — constant however
+    many contacts are due. Returns the number of enrollments handed out.
+    """
+    from wagtail_flows.engine.advance import claim_due
+
+    size, handed = batch_size(), 0
+    for _ in range(max(1, int(flows_settings.SWEEP_MAX_BATCHES))):
+        ids = claim_due(size, now=clock)
+        if not ids:
+            break
+        enqueue(ADVANCE_BATCH_FUNC, list(ids), ids.token, now)
+        handed += len(ids)
+        if len(ids) < size:
+            break
+    return handed
+
+
+# --- lost dispatches ------------------------------------------------------------------------
+
+
+def redispatch_pending(clock):
+    """Dispatch again events still marked ``pending_dispatch`` after a grace period."""
+    grace = timedelta(minutes=int(flows_settings.REDISPATCH_AFTER_MINUTES))
+    ids = list(
+        Event.objects.filter(pending_dispatch=True, created_at__lt=clock - grace)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[: batch_size()]
+    )
+    if ids:
+        enqueue(DISPATCH_BATCH_FUNC, ids)
+    return len(ids)
+
+
+# --- live flows -------------------------------------------------------------------------------
+
+
+def live_flows_with_sweep_triggers(clock):
+    """Live flows within their dates that have a time-based trigger, with those triggers."""
+    from wagtail_flows.blocks import SWEEP_TRIGGERS
+
+    flows = Flow.objects.filter(status=FlowStatus.LIVE).exclude(starts_at__gt=clock)
+    flows = flows.exclude(ends_at__lte=clock)
+    found = []
+    for flow in flows:
+        triggers = [t for t in flow.triggers if t.block_type in SWEEP_TRIGGERS]
+        if triggers:
+            found.append((flow, triggers))
+    return found
+
+
+def flow_since(flow):
+    """Only what happened while the flow was live counts (no flood of old history)."""
+    return flow.activated_at or flow.created_at
+
+
+# --- abandoned carts -------------------------------------------------------------------------
+
+
+def emit_abandoned_carts(flows, clock):
+    """Carts whose last update is older than a live flow's ``after_hours`` with no order
+    since: record one ``cart_abandoned`` event per cart (and threshold) and enroll the flows
+    with that threshold, in one transaction per cart. Returns ``(events, enrolled)``."""
+    by_hours = {}
+    for flow, triggers in flows:
+        for trigger in triggers:
+            if trigger.block_type == "cart_abandoned":
+                hours = int(trigger.value.get("after_hours") or 1)
+                by_hours.setdefault(hours, []).append(flow)
+    events = enrolled = 0
+    for hours, hour_flows in by_hours.items():
+        since = min(flow_since(flow) for flow in hour_flows)
+        for cart in abandoned_carts(hours, since, clock)[: batch_size()]:
+            events += 1
+            enrolled += _report_cart(cart, hours, hour_flows, clock)
+    return events, enrolled
+
+
+def abandoned_carts(hours, since, clock):
+    """The latest ``cart_updated`` event of each abandoned, not yet reported cart."""
+    same_cart = {"contact": OuterRef("contact"), "object_id": OuterRef("object_id")}
+    later_update = Event.objects.filter(
+        kind=EventKind.CART_UPDATED, created_at__gt=OuterRef("created_at"), **same_cart
+    )
+    later_order = Event.objects.filter(
+        kind=EventKind.ORDER_PLACED,
+        contact=OuterRef("contact"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    reported = Event.objects.filter(
+        kind=EventKind.CART_ABANDONED, data__after_hours=hours, **same_cart
+    )
+    return (
+        Event.objects.filter(
+            kind=EventKind.CART_UPDATED,
+            contact__isnull=False,
+            created_at__gte=since,
+            created_at__lte=clock - timedelta(hours=hours),
+        )
+        .filter(~Exists(later_update), ~Exists(later_order), ~Exists(reported))
+        .select_related("contact")
+        .order_by("created_at")
+    )
+
+
+def _report_cart(cart, hours, flows, clock):
+    from wagtail_flows.engine.dispatch import enroll
+    from wagtail_flows.tracking import record_event
+
+    data = dict(cart.data or {})
+    data.update({"after_hours": hours, "cart_updated_at": cart.created_at.isoformat()})
+    enrolled = 0
+    with transaction.atomic():
+        event = record_event(
+            EventKind.CART_ABANDONED,
+            contact=cart.contact,
+            object_id=cart.object_id,
+            value=cart.value,
+            data=data,
+            at=clock,
+        )
+        for flow in flows:
+            if cart.created_at >= flow_since(flow):
+                enrolled += enroll(flow, cart.contact, event=event, now=clock) is not None
+    return enrolled
+
+
+# --- housekeeping -----------------------------------------------------------------------------
+
+
+def finish_ended_flows(clock):
+    """Open runs of flows past their end date finish as exited ("flow ended")."""
+    from wagtail_flows.engine import advance
+
+    return advance.finish_ended_flows(now=clock, limit=batch_size())
+
+
+def resume_stalled_jobs(clock):
+    from wagtail_flows.engine.enroll import resume_stalled_jobs as resume
+
+    stalled = timedelta(minutes=int(flows_settings.ENROLLMENT_JOB_STALLED_MINUTES))
+    return resume(clock, stalled)
+
+
+def email_housekeeping(clock):
+    """Sends that never finished are marked "unknown" (never resent); queued messages whose
+    time came (send window, frequency cap) or whose delivery task was lost are delivered."""
+    from wagtail_flows import emails
+
+    report = {"sends_unknown": emails.mark_stale_sending(clock)}
+    enqueue("wagtail_flows.email_delivery.deliver_due", clock)
+    return report

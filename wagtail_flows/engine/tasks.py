@@ -1,0 +1,136 @@
+"""django-q2 entry points of the engine's background work, and the one sweep schedule.
+
+django-q2 delivers at least once: every task here is safe to run twice or concurrently,
+because the state lives in our own tables (claims, cursors, unique constraints).
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from wagtail_flows.conf import flows_settings
+
+logger = logging.getLogger(__name__)
+
+SWEEP_FUNC = "wagtail_flows.engine.tasks.run_sweep_task"
+SWEEP_NAME = "wagtail-flows sweep"
+ADVANCE_BATCH_FUNC = "wagtail_flows.engine.tasks.advance_batch_task"
+DISPATCH_BATCH_FUNC = "wagtail_flows.engine.tasks.dispatch_batch_task"
+ENROLLMENT_JOB_FUNC = "wagtail_flows.engine.tasks.run_enrollment_job_task"
+
+
+def enqueue(func, *args, **kwargs):
+    """Hand one task to django-q2 (runs inline when its ``sync`` mode is on)."""
+    from django_q.tasks import async_task
+
+    return async_task(func, *args, **kwargs)
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+def run_sweep_task(scheduled_for=None):
+    """The scheduled sweep. A run replayed long after its time (``catch_up``) fast-forwards
+    the schedule, so a cluster back from downtime sweeps once, not once per missed minute."""
+    from wagtail_flows.engine.sweeps import run_sweep
+
+    _skip_missed_runs(scheduled_for)
+    return run_sweep()
+
+
+def _interval():
+    return timedelta(minutes=max(1, int(flows_settings.SWEEP_INTERVAL_MINUTES)))
+
+
+def _skip_missed_runs(scheduled_for):
+    from django_q.models import Schedule
+
+    if isinstance(scheduled_for, str):
+        scheduled_for = parse_datetime(scheduled_for)
+    now = timezone.now()
+    if not isinstance(scheduled_for, datetime) or scheduled_for > now - 2 * _interval():
+        return
+    Schedule.objects.filter(func=SWEEP_FUNC, next_run__lt=now).update(next_run=now + _interval())
+
+
+def ensure_schedule(using="default"):
+    """Create or repair the one sweep schedule; safe to call any number of times.
+
+    Returns ``(schedule, created)``.
+    """
+    from django_q.models import Schedule
+
+    minutes = max(1, int(flows_settings.SWEEP_INTERVAL_MINUTES))
+    wanted = {
+        "name": SWEEP_NAME,
+        "schedule_type": Schedule.MINUTES,
+        "minutes": minutes,
+        "repeats": -1,
+        "intended_date_kwarg": "scheduled_for",
+        "cluster": None,
+    }
+    with transaction.atomic(using=using):
+        existing = list(Schedule.objects.using(using).filter(func=SWEEP_FUNC).order_by("pk"))
+        if not existing:
+            schedule = Schedule.objects.using(using).create(
+                func=SWEEP_FUNC, next_run=timezone.now(), **wanted
+            )
+            return schedule, True
+        schedule, extra = existing[0], existing[1:]
+        for duplicate in extra:
+            duplicate.delete()
+        changed = [f for f, v in wanted.items() if getattr(schedule, f) != v]
+        for field in changed:
+            setattr(schedule, field, wanted[field])
+        if changed:
+            schedule.save(using=using, update_fields=changed)
+        return schedule, False
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def advance_batch_task(enrollment_ids, claim, now=None):
+    """Advance the enrollments the sweep claimed together (``claim`` is the batch's token);
+    one failing contact never blocks the others."""
+    from wagtail_flows.engine.advance import advance_enrollment, release
+
+    for enrollment_id in enrollment_ids:
+        try:
+            advance_enrollment(enrollment_id, now=now, claim=claim)
+        except Exception:
+            logger.exception("Advancing enrollment %s failed", enrollment_id)
+            release(enrollment_id, claim)
+    return len(enrollment_ids)
+
+
+def dispatch_batch_task(event_ids):
+    """Dispatch events whose own dispatch task was lost (cluster down, worker killed)."""
+    from wagtail_flows.engine.dispatch import dispatch_event
+
+    for event_id in event_ids:
+        try:
+            dispatch_event(event_id)
+        except Exception:
+            logger.exception("Dispatching event %s failed", event_id)
+    return len(event_ids)
+
+
+def run_enrollment_job_task(job_id, cursor=0):
+    """Batches of a manual enrollment for about half the task timeout, then hands the rest
+    to a fresh task, so a large audience never outlives django-q2's ``timeout``."""
+    from django_q.conf import Conf
+
+    from wagtail_flows.engine.enroll import run_job_batch
+
+    budget = None if Conf.SYNC else timedelta(seconds=(Conf.TIMEOUT or 60) / 2)
+    started = timezone.now()
+    while cursor is not None:
+        cursor = run_job_batch(job_id, cursor)
+        if cursor is not None and budget and timezone.now() - started > budget:
+            enqueue(ENROLLMENT_JOB_FUNC, job_id, cursor)
+            return cursor
+    return None

@@ -1,0 +1,339 @@
+"""B. Interest and engagement (FLOW_CATALOG.md 6–12)."""
+
+from wagtail_flows.flow_templates.acquisition import sales_team_param
+from wagtail_flows.flow_templates.spec import (
+    FlowTemplate,
+    L,
+    P,
+    Param,
+    add_tag,
+    add_to_list,
+    block,
+    branch,
+    button,
+    did_event,
+    email,
+    heading,
+    notify,
+    quote,
+    score_at_least,
+    send,
+    set_stage,
+    stage_is,
+    text,
+    wait,
+    when,
+)
+
+
+def page_viewed(page_param, min_views=1, within_days=None, descendants=True):
+    return block(
+        "page_viewed",
+        page=P(page_param),
+        include_descendants=descendants,
+        min_views=min_views,
+        within_days=within_days,
+    )
+
+
+def engagement(min_visits, within_days, click_rate=None):
+    return block(
+        "engagement",
+        min_visits=min_visits,
+        within_days=within_days,
+        min_open_rate=None,
+        min_click_rate=click_rate,
+        last_emails=10,
+    )
+
+
+TOPIC = FlowTemplate(
+    slug="topic-automation",
+    title="Topic automation",
+    group="engagement",
+    description=(
+        "Someone reads pages of one topic (a section of your site): they are tagged with the "
+        "topic and get that topic's short email series. Make one flow per topic."
+    ),
+    params=(
+        Param(
+            "topic_page",
+            "Topic section",
+            "page",
+            required=True,
+            help_text="The page whose section is the topic; pages below it count too.",
+        ),
+        Param(
+            "topic",
+            "Topic tag",
+            "text",
+            default="topic",
+            required=True,
+            help_text="e.g. gardening",
+        ),
+        Param("min_views", "Pages read before it starts", "int", default=2),
+        Param("topic_document", "Topic document (optional)", "document"),
+    ),
+    triggers=(
+        page_viewed("topic_page", min_views=P("min_views"), within_days=30),
+        when(
+            "topic_document",
+            block("document_downloaded", document=P("topic_document"), collection=None),
+        ),
+    ),
+    steps=(add_tag(P("topic")), send("intro"), wait(4), send("deep-dive")),
+    emails=(
+        email(
+            "intro",
+            "1. Topic introduction",
+            "More on the topic you've been reading about",
+            "A hand-picked reading list, just for you.",
+            heading("You seem to like this topic"),
+            text(
+                "We noticed you have been reading about it, so here is where to go next: "
+                "our three most useful guides on the subject."
+            ),
+            button("Read the guides"),
+        ),
+        email(
+            "deep-dive",
+            "2. Topic deep dive",
+            "The deep dive: everything in one place",
+            "Our most complete guide on the topic.",
+            heading("The complete guide"),
+            text(
+                "Ready to go further? Our complete guide covers it from the basics to the "
+                "expert tricks."
+            ),
+            button("Get the complete guide"),
+        ),
+    ),
+)
+
+WEBSITE_ACTIVITY = FlowTemplate(
+    slug="website-activity-follow-up",
+    title="Website-activity follow-up",
+    group="engagement",
+    description=(
+        "Someone looks at your pricing (or another high-intent page): an hour later they get a "
+        "direct, helpful follow-up. Visitors of your “about us” page get testimonials instead."
+    ),
+    params=(
+        Param(
+            "pricing_page", "High-intent page (pricing, a product category)", "page", required=True
+        ),
+        Param("about_page", "About-us page (optional)", "page"),
+    ),
+    triggers=(
+        page_viewed("pricing_page", descendants=False),
+        when("about_page", page_viewed("about_page", descendants=False)),
+    ),
+    steps=(
+        wait(1, "hours"),
+        branch(
+            [did_event("page_viewed", page=P("pricing_page"), within_days=1)],
+            yes=[send("follow-up")],
+            no=[send("testimonials")],
+        ),
+    ),
+    fields={"reentry": "after_days", "reentry_days": 30},
+    emails=(
+        email(
+            "follow-up",
+            "Pricing follow-up",
+            "Any questions about our plans, {{ contact.first_name|default:'there' }}?",
+            "We'll help you pick the right one.",
+            heading("Choosing a plan?"),
+            text(
+                "You were looking at our plans. Most customers start with the middle one; "
+                "if you're unsure, book a 15-minute call and we'll work it out together."
+            ),
+            button("Book a call"),
+        ),
+        email(
+            "testimonials",
+            "About-us testimonials",
+            "The people behind the product, and what customers say",
+            "A few words from customers who know us well.",
+            heading("Thanks for getting to know us"),
+            quote(
+                "They treat every customer like their only one.", "Priya", "Customer since 2021"
+            ),
+            button("Read more stories"),
+        ),
+    ),
+)
+
+SUPER_LEAD = FlowTemplate(
+    slug="super-lead",
+    title="Super-lead (hot lead) engagement",
+    group="engagement",
+    description=(
+        "A contact visits your site again and again (10 visits in 7 days by default): they "
+        "join “Super leads”, get a personal note and your sales team is told."
+    ),
+    params=(
+        Param("min_visits", "Site visits at least", "int", default=10),
+        Param("within_days", "Within (days)", "int", default=7),
+        sales_team_param(),
+    ),
+    triggers=(engagement(P("min_visits"), P("within_days")),),
+    steps=(
+        add_to_list("Super leads"),
+        send("personal"),
+        notify(
+            "Hot lead on the site",
+            "This contact is visiting the site a lot: a good moment to call.",
+        ),
+    ),
+    emails=(
+        email(
+            "personal",
+            "Personal note",
+            "Quick question, {{ contact.first_name|default:'there' }}",
+            "Can I help you find what you're looking for?",
+            text(
+                "Hi {{ contact.first_name|default:'there' }},",
+                "I saw you have been exploring our site this week. I'm happy to answer any "
+                "question or show you around in a short call; just reply to this email.",
+                "Best regards,<br>The team",
+            ),
+        ),
+    ),
+)
+
+LEAD_NURTURING = FlowTemplate(
+    slug="lead-nurturing",
+    title="Lead nurturing to MQL",
+    group="engagement",
+    description=(
+        "Contacts who filled in several of your forms get mid-funnel content (case study, "
+        "demo invitation); when their score reaches the threshold they become a "
+        "marketing-qualified lead (MQL)."
+    ),
+    params=(
+        Param("min_forms", "Forms submitted at least", "int", default=2),
+        Param("mql_score", "Score that makes an MQL", "int", default=50),
+    ),
+    triggers=(block("form_submitted", form_page=None),),
+    entry_conditions=(did_event("form_submitted", min_count=P("min_forms"), within_days=30),),
+    steps=(
+        block("change_score", delta=10),
+        send("case-study"),
+        wait(3),
+        send("demo"),
+        branch([score_at_least(P("mql_score"))], yes=[set_stage("mql")], wait_up_to=(14, "days")),
+    ),
+    emails=(
+        email(
+            "case-study",
+            "Case study",
+            "How a company like yours doubled its results",
+            "A 3-minute read with real numbers.",
+            heading("A customer story"),
+            text(
+                "See how one of our customers solved the problem you are looking into, "
+                "step by step, with the numbers to show for it."
+            ),
+            button("Read the case study"),
+        ),
+        email(
+            "demo",
+            "Free demo invitation",
+            "See it in action: book your free demo",
+            "30 minutes, tailored to your questions.",
+            heading("Want to see it live?"),
+            text(
+                "Book a free, no-obligation demo and we'll show you exactly how it would "
+                "work for you."
+            ),
+            button("Book my demo"),
+        ),
+    ),
+)
+
+SALES_NOTIFICATION = FlowTemplate(
+    slug="sales-notification",
+    title="Sales notification",
+    group="engagement",
+    description=(
+        "A contact views your pricing page or sends the “contact sales” form: your sales team "
+        "gets an email with their details, score and recent activity."
+    ),
+    params=(
+        Param("pricing_page", "Pricing page", "page", required=True),
+        Param("contact_form", "“Contact sales” form (optional)", "form_page"),
+        sales_team_param(),
+    ),
+    triggers=(
+        page_viewed("pricing_page", descendants=False),
+        when("contact_form", block("form_submitted", form_page=P("contact_form"))),
+    ),
+    steps=(notify("Sales-ready lead", "This contact is close to buying."),),
+    fields={"reentry": "after_days", "reentry_days": 7},
+)
+
+EVANGELIST = FlowTemplate(
+    slug="evangelist",
+    title="Evangelist / advocacy",
+    group="engagement",
+    description=(
+        "Your most engaged customers (frequent visits and clicks) join the “Evangelists” list "
+        "and are invited to review you and share."
+    ),
+    params=(
+        Param("min_visits", "Site visits at least", "int", default=5),
+        Param("within_days", "Within (days)", "int", default=30),
+    ),
+    triggers=(engagement(P("min_visits"), P("within_days"), click_rate=30),),
+    entry_conditions=(stage_is("customer"),),
+    steps=(add_to_list("Evangelists"), set_stage("evangelist"), send("review")),
+    emails=(
+        email(
+            "review",
+            "Review invitation",
+            "You're one of our favourite customers",
+            "Would you share your experience?",
+            heading("Thank you for being a fan"),
+            text(
+                "You're one of our most loyal customers, and it means a lot. Would you take "
+                "two minutes to write a review? It helps others find us."
+            ),
+            button("Write a review"),
+        ),
+    ),
+)
+
+
+def grade(score, name, lower=()):
+    return [branch([score_at_least(score)], yes=[add_to_list(f"Grade {name}")], no=list(lower))]
+
+
+LEAD_GRADING = FlowTemplate(
+    slug="lead-grading",
+    title="Lead grading",
+    group="engagement",
+    description=(
+        "Five weeks after a contact joins your nurture list they are graded A, B, C or D by "
+        "their engagement score and added to the matching “Grade” list."
+    ),
+    params=(
+        Param("nurture_list", "Nurture list", "text", default="Newsletter", required=True),
+        Param("after_weeks", "Grade after (weeks)", "int", default=5),
+    ),
+    triggers=(block("list_joined", list=L(P("nurture_list"))),),
+    steps=(
+        wait(P("after_weeks"), "weeks"),
+        *grade(80, "A", grade(50, "B", grade(20, "C", [add_to_list("Grade D")]))),
+    ),
+)
+
+TEMPLATES = [
+    TOPIC,
+    WEBSITE_ACTIVITY,
+    SUPER_LEAD,
+    LEAD_NURTURING,
+    SALES_NOTIFICATION,
+    EVANGELIST,
+    LEAD_GRADING,
+]

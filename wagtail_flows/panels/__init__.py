@@ -1,0 +1,1 @@
+"""Read-only edit-handler panels: flow diagram, contact timeline, segment count, email stats."""

@@ -1,0 +1,419 @@
+"""Admin views of the reports: the flows summary, a flow's full report, its export, the
+flow tester and the dashboard panel on the admin home page.
+
+URLs (under /admin/flows/reports/, namespace ``wagtail_flows_reports``) are registered by
+the reports section of hooks.py. Every view needs the "view flow" (or "change flow")
+permission.
+"""
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.generic import View
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.components import Component
+from wagtail.admin.views.mixins import SpreadsheetExportMixin
+
+from wagtail_flows import charts, reports
+from wagtail_flows.models import Contact, Enrollment, Flow, Message
+from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.enrollments import EnrollmentStatus
+from wagtail_flows.models.flows import FlowStatus
+from wagtail_flows.models.messages import MessageStatus
+from wagtail_flows.panels.diagram import flow_diagram
+
+TEMPLATES = "wagtail_flows/reports/"
+UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7}
+TESTER_EVENT_ROWS = 3
+
+
+def can_view_flows(user):
+    return user.has_perm("wagtail_flows.view_flow") or user.has_perm("wagtail_flows.change_flow")
+
+
+def require_flow_view(view):
+    def wrapped(request, *args, **kwargs):
+        if not can_view_flows(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def report_url(name, flow=None, **kwargs):
+    args = [flow.pk] if flow is not None else []
+    return reverse(f"wagtail_flows_reports:{name}", args=args, kwargs=kwargs or None)
+
+
+# --- a flow's report (also drawn by panels/report.py on the Report tab) -------------------
+
+
+def report_context(flow, params, now=None):
+    """Everything the report template needs, for the date range in ``params``."""
+    now = now or timezone.now()
+    since, until, key = reports.date_range(params, now)
+    report = reports.flow_report(flow, since, until)
+    trend_since = since or timezone.localtime(now) - dt.timedelta(days=89)
+    trend = reports.daily_trend(flow, trend_since, until or now)
+    return {
+        "flow": flow,
+        "report": report,
+        "range_key": key,
+        "ranges": [
+            ("7", _("7 days")),
+            ("30", _("30 days")),
+            ("90", _("90 days")),
+            ("all", _("All time")),
+        ],
+        "custom_from": params.get("from", ""),
+        "custom_to": params.get("to", ""),
+        "funnel": funnel_figure(report),
+        "trend": trend_figure(trend),
+        "export_query": _range_query(key, params),
+        "urls": flow_urls(flow),
+    }
+
+
+def flow_urls(flow):
+    if flow.pk is None:
+        return {}
+    return {
+        "report": report_url("report", flow),
+        "export": report_url("export", flow),
+        "tester": report_url("tester", flow),
+    }
+
+
+def _range_query(key, params):
+    if key == "custom":
+        return f"range=custom&from={params.get('from', '')}&to={params.get('to', '')}"
+    return f"range={key}"
+
+
+def funnel_figure(report):
+    rows = [(_("Enrolled"), report.enrolled, 0)]
+    rows += [(s.label, s.entered, s.depth) for s in report.steps]
+    rows.append((_("Converted"), report.converted, 0))
+    svg = charts.funnel_svg(rows, title=_("Funnel of %(flow)s") % {"flow": report.flow})
+    table = [(label, count) for label, count, _depth in rows]
+    return charts.figure(svg, _("Contacts reaching each step"), [_("Step"), _("Contacts")], table)
+
+
+def trend_figure(days):
+    svg = charts.trend_svg(days, title=_("Enrollments and conversions per day"))
+    rows = [(f"{day:%Y-%m-%d}", enrolled, converted) for day, enrolled, converted in days]
+    headers = [_("Day"), _("Enrolled"), _("Converted")]
+    return charts.figure(svg, _("Enrollments and conversions per day"), headers, rows)
+
+
+@require_flow_view
+def flow_report_view(request, pk):
+    flow = get_object_or_404(Flow, pk=pk)
+    context = report_context(flow, request.GET)
+    context["page_title"] = _("Report: %(flow)s") % {"flow": flow}
+    context["standalone"] = True
+    context["diagram"] = flow_diagram(flow)
+    return TemplateResponse(request, TEMPLATES + "report_page.html", context)
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+class ReportExportView(SpreadsheetExportMixin, View):
+    """The per-step report as CSV (``?export=csv``) or XLSX (``?export=xlsx``)."""
+
+    list_export = [
+        "where",
+        "label",
+        "type",
+        "entered",
+        "here",
+        "completed",
+        "failed",
+        "sent",
+        "opened",
+        "open_rate",
+        "clicked",
+        "click_rate",
+        "unsubscribed",
+        "unsubscribe_rate",
+    ]
+    export_headings = {
+        "where": "Where",
+        "label": "Step",
+        "type": "Type",
+        "entered": "Entered",
+        "here": "Waiting here",
+        "completed": "Completed",
+        "failed": "Failed",
+        "sent": "Sent",
+        "opened": "Opened",
+        "open_rate": "Open rate %",
+        "clicked": "Clicked",
+        "click_rate": "Click rate %",
+        "unsubscribed": "Unsubscribed",
+        "unsubscribe_rate": "Unsubscribe rate %",
+    }
+
+    def get(self, request, pk):
+        if not can_view_flows(request.user):
+            raise PermissionDenied
+        self.flow = get_object_or_404(Flow, pk=pk)
+        export_format = request.GET.get("export", self.FORMAT_CSV)
+        if export_format not in self.FORMATS:
+            raise Http404(_("Unknown export format."))
+        since, until, _key = reports.date_range(request.GET)
+        report = reports.flow_report(self.flow, since, until)
+        return self.as_spreadsheet(ExportRows(export_rows(report)), export_format)
+
+    def get_filename(self):
+        return f"{slugify(self.flow.name) or 'flow'}-report"
+
+
+class ExportRows(list):
+    model = None  # headings come from export_headings
+
+
+def export_rows(report):
+    """The flow's totals, then one row per step (email columns empty for other steps)."""
+    rows = [
+        _total_row(_("Enrolled"), report.enrolled),
+        _total_row(_("Converted"), report.converted),
+        _total_row(_("Conversion rate %"), report.conversion_rate),
+        _total_row(_("Revenue attributed"), report.revenue),
+    ]
+    email_columns = ReportExportView.list_export[7:]
+    for step in report.steps:
+        row = {name: getattr(step, name) for name in ReportExportView.list_export[3:]}
+        row.update(where=step.path or _("Main path"), label=step.label, type=step.type)
+        if not step.is_email:
+            row.update(dict.fromkeys(email_columns, ""))
+        rows.append(row)
+    return rows
+
+
+def _total_row(label, value):
+    row = dict.fromkeys(ReportExportView.list_export, "")
+    row.update(where=_("Flow totals"), label=label, type="total", entered=value)
+    return row
+
+
+# --- the flows summary ------------------------------------------------------------------
+
+
+def flows_with_figures():
+    """Flows with their key figures in one query (subqueries, so no join multiplies)."""
+    counts = {
+        "enrolled": Count("pk"),
+        "open": Count("pk", filter=Q(status__in=["active", "waiting"])),
+        "converted": Count("pk", filter=Q(status=EnrollmentStatus.CONVERTED)),
+        "failed": Count("pk", filter=Q(status=EnrollmentStatus.FAILED)),
+    }
+    base = Enrollment.objects.filter(flow=OuterRef("pk")).order_by().values("flow")
+    annotations = {
+        name: Coalesce(Subquery(base.annotate(n=agg).values("n")), 0, output_field=IntegerField())
+        for name, agg in counts.items()
+    }
+    sent = (
+        Message.objects.filter(flow=OuterRef("pk"), status=MessageStatus.SENT)
+        .order_by()
+        .values("flow")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    annotations["sent"] = Coalesce(Subquery(sent), 0, output_field=IntegerField())
+    flows = Flow.objects.exclude(status=FlowStatus.ARCHIVED).annotate(**annotations)
+    return flows.order_by("name")
+
+
+@require_flow_view
+def summary_view(request):
+    flows = list(flows_with_figures())
+    for flow in flows:
+        flow.conversion_rate = reports.rate(flow.converted, flow.enrolled)
+    context = {"page_title": _("Flows summary"), "flows": flows}
+    return TemplateResponse(request, TEMPLATES + "summary.html", context)
+
+
+# --- dashboard panel on the admin home page ---------------------------------------------
+
+
+def dashboard_figures(now=None):
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = Message.objects.filter(sent_at__gte=now - dt.timedelta(days=7))
+    emails = week.aggregate(
+        sent=Count("pk", filter=Q(status=MessageStatus.SENT)),
+        opened=Count("pk", filter=Q(opens__gt=0)),
+        clicked=Count("pk", filter=Q(clicks__gt=0)),
+    )
+    failing = Flow.objects.filter(
+        enrollments__status=EnrollmentStatus.FAILED,
+        enrollments__finished_at__gte=now - dt.timedelta(days=7),
+    ).distinct()
+    return {
+        "live": Flow.objects.filter(status=FlowStatus.LIVE).count(),
+        "enrolled_today": Enrollment.objects.filter(enrolled_at__gte=today).count(),
+        "emails": emails,
+        "failing": list(failing.order_by("name")[:10]),
+    }
+
+
+class FlowsDashboardPanel(Component):
+    name = "wagtail_flows_dashboard"
+    template_name = TEMPLATES + "dashboard_panel.html"
+    order = 150
+
+    def get_context_data(self, parent_context):
+        context = dashboard_figures()
+        context["summary_url"] = report_url("summary")
+        context["flows_url"] = reverse("flows_modeladmin_index")
+        return context
+
+
+class FlowsSummaryMenuItem(MenuItem):
+    """ "Flows summary" in Wagtail's Reports menu, for users who may view flows."""
+
+    def is_shown(self, request):
+        return can_view_flows(request.user)
+
+
+def summary_menu_item():
+    return FlowsSummaryMenuItem(
+        _("Flows summary"),
+        report_url("summary"),
+        name="flows-summary",
+        icon_name="cogs",
+        order=900,
+    )
+
+
+def add_dashboard_panel(request, panels):
+    if can_view_flows(request.user):
+        panels.append(FlowsDashboardPanel())
+
+
+# --- the flow tester --------------------------------------------------------------------
+
+
+def tester_events(params):
+    """SimEvent dicts from the tester form rows (kind_N, after_N, unit_N, value_N)."""
+    events = []
+    for index in range(TESTER_EVENT_ROWS):
+        kind = params.get(f"kind_{index}", "")
+        if kind not in EventKind.values:
+            continue
+        try:
+            after = float(params.get(f"after_{index}") or 0)
+        except ValueError:
+            after = 0
+        unit = params.get(f"unit_{index}", "days")
+        delay = dt.timedelta(days=max(after, 0) * UNITS.get(unit, 1))
+        events.append({"at": delay, "kind": kind, "value": _decimal(params.get(f"value_{index}"))})
+    return events
+
+
+def _decimal(text):
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+
+
+def tester_contact(params):
+    """(contact or None for a sample, error message)."""
+    email = (params.get("email") or "").strip()
+    if not email:
+        return None, ""
+    contact = Contact.objects.filter(email__iexact=email).first()
+    if contact is None:
+        return None, _("No contact with the email %(email)s: using a sample contact.") % {
+            "email": email
+        }
+    return contact, ""
+
+
+@require_flow_view
+def tester_view(request, pk):
+    from wagtail_flows.engine.simulate import simulate
+
+    flow = get_object_or_404(Flow, pk=pk)
+    context = {
+        "flow": flow,
+        "page_title": _("Test this flow: %(flow)s") % {"flow": flow},
+        "kinds": EventKind.choices,
+        "units": [(u, u) for u in UNITS],
+        "rows": _form_rows(request.GET),
+        "email": request.GET.get("email", ""),
+        "recent_contacts": Contact.objects.order_by("-created_at").values_list("email", flat=True)[
+            :50
+        ],
+        "urls": flow_urls(flow),
+    }
+    if "run" in request.GET:
+        contact, context["contact_error"] = tester_contact(request.GET)
+        path_steps = simulate(flow, contact=contact, events=tester_events(request.GET))
+        context["contact"] = contact
+        context["path"] = [_timeline_entry(flow, s, contact) for s in path_steps]
+    return TemplateResponse(request, TEMPLATES + "tester.html", context)
+
+
+def _form_rows(params):
+    return [
+        {
+            "index": i,
+            "kind": params.get(f"kind_{i}", ""),
+            "after": params.get(f"after_{i}", ""),
+            "unit": params.get(f"unit_{i}", "days"),
+            "value": params.get(f"value_{i}", ""),
+        }
+        for i in range(TESTER_EVENT_ROWS)
+    ]
+
+
+def _timeline_entry(flow, step, contact):
+    entry = {"step": step, "preview_url": ""}
+    if step.step_type == "send_email" and step.step_id:
+        url = reverse("wagtail_flows_reports:tester_preview", args=[flow.pk, step.step_id])
+        entry["preview_url"] = url + (f"?contact={contact.pk}" if contact else "")
+    return entry
+
+
+@require_flow_view
+def tester_preview_view(request, pk, step_id):
+    """The email a send step would send to the contact, rendered (nothing is sent)."""
+    from wagtail_flows.emails import render_email, render_sample
+    from wagtail_flows.engine.tree import FlowTree
+
+    flow = get_object_or_404(Flow, pk=pk)
+    step = FlowTree(flow.steps).get(step_id)
+    page = step.get("page") if step is not None and step.type == "send_email" else None
+    if page is None:
+        raise Http404(_("This step sends no email."))
+    page = page.specific
+    contact = Contact.objects.filter(pk=request.GET.get("contact") or None).first()
+    rendered = render_email(page, contact) if contact else render_sample(page)
+    if request.GET.get("format") == "text":
+        return HttpResponse(rendered.text, content_type="text/plain; charset=utf-8")
+    return HttpResponse(rendered.html)
+
+
+urlpatterns = [
+    path("", summary_view, name="summary"),
+    path("<int:pk>/", flow_report_view, name="report"),
+    path("<int:pk>/export/", ReportExportView.as_view(), name="export"),
+    path("<int:pk>/test/", tester_view, name="tester"),
+    path("<int:pk>/test/<str:step_id>/", tester_preview_view, name="tester_preview"),
+]

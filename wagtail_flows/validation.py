@@ -1,0 +1,352 @@
+"""Activation checks: what a flow needs before it can go live.
+
+A draft may be incomplete; these checks run when a flow is activated (``Flow.activate``,
+``Flow.validate_for_activation``) and when a live or paused flow is cleaned. Errors are
+Wagtail's block validation errors (``StreamBlockValidationError`` …) so the editor highlights
+the exact block and field; each also carries a readable message naming the path, e.g.
+``Step 2 (Send email) › page: Choose an email.``
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.forms.utils import ErrorList
+from wagtail.blocks import (
+    ListBlockValidationError,
+    StreamBlockValidationError,
+    StructBlockValidationError,
+)
+
+from wagtail_flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
+
+STREAM_FIELDS = ("triggers", "entry_conditions", "steps", "goal", "exit_conditions")
+
+
+def activation_errors(flow):
+    """``{field name: ValidationError}`` for everything that stops ``flow`` going live."""
+    errors = dict(settings_errors(flow))
+    errors.update(structural_errors(flow))
+    checks = (
+        ("triggers", _triggers_error),
+        ("entry_conditions", _conditions_error),
+        ("steps", _steps_error),
+        ("goal", _conditions_error),
+        ("exit_conditions", _conditions_error),
+    )
+    for field, check in checks:
+        if field in errors:
+            continue
+        error = check(getattr(flow, field), field.replace("_", " ").capitalize())
+        if error is not None:
+            errors[field] = error
+    return errors
+
+
+def validate_for_activation(flow):
+    errors = activation_errors(flow)
+    if errors:
+        raise ValidationError(errors)
+
+
+def settings_errors(flow):
+    """Checks of plain fields that hold for drafts too."""
+    errors = {}
+    if flow.starts_at and flow.ends_at and flow.ends_at <= flow.starts_at:
+        errors["ends_at"] = ValidationError("The end must be after the start.", code="ends_at")
+    if flow.reentry == "after_days" and not flow.reentry_days:
+        errors["reentry_days"] = ValidationError(
+            "Give the number of days before a contact may enter again.", code="reentry_days"
+        )
+    return errors
+
+
+def structural_errors(flow):
+    """The blocks' own validation (``StreamBlock.clean``), which ``full_clean()`` skips."""
+    errors = {}
+    for field in STREAM_FIELDS:
+        block = flow._meta.get_field(field).stream_block
+        try:
+            block.clean(getattr(flow, field))
+        except ValidationError as error:
+            label = field.replace("_", " ").capitalize()
+            errors[field] = _readable(error, list(flatten(error, label)))
+    return errors
+
+
+def flatten(error, where):
+    """Readable ``path: message`` lines for a (nested) block validation error."""
+    if isinstance(error, (StreamBlockValidationError, ListBlockValidationError)):
+        for index, child in sorted(error.block_errors.items()):
+            yield from flatten(child, f"{where} › {index + 1}")
+        for message in _messages(error.non_block_errors):
+            yield f"{where}: {message}"
+    elif isinstance(error, StructBlockValidationError):
+        for name, child in error.block_errors.items():
+            yield from flatten(child, f"{where} › {name}")
+        for message in _messages(error.non_block_errors):
+            yield f"{where}: {message}"
+    else:
+        for message in error.messages:
+            yield f"{where}: {message}"
+
+
+def _messages(error_list):
+    return ValidationError(error_list.as_data()).messages if error_list else []
+
+
+def conditions_errors(stream, field):
+    """Errors of a conditions stream alone (segments): block validation, then our checks."""
+    block = ConditionsBlock()
+    try:
+        block.clean(stream)
+    except ValidationError as error:
+        return {field: _readable(error, list(flatten(error, field.capitalize())))}
+    error = _conditions_error(stream, field.capitalize())
+    return {field: error} if error is not None else {}
+
+
+# --- building errors ----------------------------------------------------------------------
+
+
+def _readable(error, messages):
+    error.message = " ".join(messages)
+    error.readable_messages = messages
+    return error
+
+
+def _stream_error(block_errors, non_block, messages):
+    if not block_errors and not non_block:
+        return None
+    error = StreamBlockValidationError(
+        block_errors=block_errors, non_block_errors=ErrorList(non_block)
+    )
+    return _readable(error, messages)
+
+
+class _Walk:
+    """Collects structured errors for one stream and readable messages for all of them."""
+
+    def __init__(self, path):
+        self.path = path
+        self.messages = []
+
+    def field(self, where, field, message):
+        self.messages.append(f"{where} › {field}: {message}")
+        return ValidationError(message, code=field)
+
+
+def _position(index, child, block):
+    label = block.child_blocks[child.block_type].label if block else child.block_type
+    return f"{index + 1} ({label})"
+
+
+# --- triggers and conditions --------------------------------------------------------------
+
+
+def _trigger_fields(child):
+    v = child.value or {}
+    kind = child.block_type
+    if kind == "custom_event" and not v.get("name"):
+        return {"name": "Give the custom event's name."}
+    by_property = v.get("date_source") == "property"
+    if kind == "date_reached" and by_property and not v.get("property_name"):
+        return {"property_name": "Name the contact's date property."}
+    thresholds = (v.get("min_visits"), v.get("min_open_rate"), v.get("min_click_rate"))
+    if kind == "engagement" and not any(thresholds):
+        return {"min_visits": "Set a number of visits, an open rate or a click rate."}
+    return {}
+
+
+def _triggers_error(stream, path):
+    walk = _Walk(path)
+    if not list(stream or ()):
+        message = "Add a trigger: nothing would start this flow."
+        walk.messages.append(f"{path}: {message}")
+        return _stream_error({}, [ValidationError(message, code="no_trigger")], walk.messages)
+    block_errors = _struct_errors(stream, _trigger_fields, walk, TriggersBlock(), "Trigger")
+    return _stream_error(block_errors, [], walk.messages)
+
+
+def _condition_fields(child):
+    v = child.value or {}
+    if child.block_type == "property" and not (v.get("name") or "").strip():
+        return {"name": "Name the property to compare."}
+    return {}
+
+
+def _conditions_error(stream, path):
+    walk = _Walk(path)
+    block_errors = _struct_errors(stream, _condition_fields, walk, None, "Condition")
+    return _stream_error(block_errors, [], walk.messages)
+
+
+def _struct_errors(stream, check, walk, block, noun):
+    block_errors = {}
+    for index, child in enumerate(stream or ()):
+        problems = check(child)
+        if problems:
+            where = f"{walk.path} › {noun} {_position(index, child, block)}"
+            block_errors[index] = StructBlockValidationError(
+                block_errors={f: walk.field(where, f, m) for f, m in problems.items()}
+            )
+    return block_errors
+
+
+# --- steps --------------------------------------------------------------------------------
+
+
+def _steps_error(stream, path):
+    walk = _Walk(path)
+    block_errors = _step_stream_errors(stream, walk, path)
+    return _stream_error(block_errors, [], walk.messages)
+
+
+def _step_stream_errors(stream, walk, where):
+    block = StepsBlock()
+    block_errors = {}
+    for index, child in enumerate(stream or ()):
+        here = f"{where} › Step {_position(index, child, block)}"
+        error = STEP_CHECKS.get(child.block_type, _no_check)(child.value or {}, walk, here)
+        if error is not None:
+            block_errors[index] = error
+    return block_errors
+
+
+def _no_check(value, walk, where):
+    return None
+
+
+def _struct(walk, where, problems, nested=None, non_block=()):
+    block_errors = {f: walk.field(where, f, m) for f, m in problems.items()}
+    block_errors.update(nested or {})
+    for message in non_block:
+        walk.messages.append(f"{where}: {message}")
+    if not block_errors and not non_block:
+        return None
+    return StructBlockValidationError(
+        block_errors=block_errors, non_block_errors=ErrorList(list(non_block))
+    )
+
+
+def _check_send_email(value, walk, where):
+    page = value.get("page")
+    if page is None:
+        return _struct(walk, where, {"page": "Choose an email."})
+    if not page.live:
+        return _struct(walk, where, {"page": f"“{page.title}” is not published: publish it."})
+    return None
+
+
+def _check_wait(value, walk, where):
+    if value.get("amount") is None or value["amount"] <= 0:
+        return _struct(walk, where, {"amount": "A wait must be longer than 0."})
+    return None
+
+
+def _check_wait_until(value, walk, where):
+    if value.get("date_source"):
+        if not value.get("date_key"):
+            return _struct(walk, where, {"date_key": "Name the date to wait for."})
+        return None
+    if not value.get("time") and not value.get("weekdays"):
+        return _struct(walk, where, {"time": "Set a time of day, weekdays or a date."})
+    return None
+
+
+def _nested(stream, walk, where, name):
+    errors = _step_stream_errors(stream, walk, f"{where} › {name}")
+    return StreamBlockValidationError(block_errors=errors) if errors else None
+
+
+def _check_branch(value, walk, where):
+    problems = {}
+    if not list(value.get("conditions") or ()):
+        problems["conditions"] = "Add a condition to branch on."
+    if value.get("wait_up_to_amount") is not None and value["wait_up_to_amount"] < 0:
+        problems["wait_up_to_amount"] = "Waiting cannot be negative."
+    nested = {}
+    for side in ("yes", "no"):
+        error = _nested(value.get(side), walk, where, side.capitalize())
+        if error is not None:
+            nested[side] = error
+    if not list(value.get("yes") or ()) and not list(value.get("no") or ()):
+        problems["yes"] = "Add a step to Yes or No: this branch does nothing."
+    return _struct(walk, where, problems, nested)
+
+
+def _check_split(value, walk, where):
+    variants = list(value.get("variants") or ())
+    if not variants:
+        return _struct(walk, where, {"variants": "Add at least one variant."})
+    item_errors, non_block = {}, []
+    for index, variant in enumerate(variants):
+        label = variant.get("label") or chr(65 + index)
+        error = _nested(variant.get("steps"), walk, where, f"Variant {label}")
+        if error is not None:
+            item_errors[index] = StructBlockValidationError(block_errors={"steps": error})
+    if sum(max(v.get("weight") or 0, 0) for v in variants) <= 0:
+        non_block.append("The variants' weights add up to 0: give one a weight.")
+    if all(not list(v.get("steps") or ()) for v in variants):
+        non_block.append("Add a step to at least one variant: this split does nothing.")
+    if not item_errors and not non_block:
+        return None
+    for message in non_block:
+        walk.messages.append(f"{where} › variants: {message}")
+    list_error = ListBlockValidationError(
+        block_errors=item_errors, non_block_errors=ErrorList(non_block)
+    )
+    return StructBlockValidationError(block_errors={"variants": list_error})
+
+
+def _required(field, message):
+    def check(value, walk, where):
+        if value.get(field) in (None, ""):
+            return _struct(walk, where, {field: message})
+        return None
+
+    return check
+
+
+def _check_notify(value, walk, where):
+    recipients = [r.strip() for r in (value.get("recipients") or "").split(",") if r.strip()]
+    if not recipients:
+        return _struct(walk, where, {"recipients": "Add at least one email address."})
+    for address in recipients:
+        try:
+            validate_email(address)
+        except ValidationError:
+            return _struct(walk, where, {"recipients": f"Not an email address: {address}"})
+    return None
+
+
+def _check_webhook(value, walk, where):
+    url = value.get("url") or ""
+    if not url:
+        return _struct(walk, where, {"url": "Enter the URL to call."})
+    allowed = ("https://", "http://") if settings.DEBUG else ("https://",)
+    if not url.lower().startswith(allowed):
+        return _struct(walk, where, {"url": "Use an https:// URL."})
+    return None
+
+
+def _check_change_score(value, walk, where):
+    if not value.get("delta"):
+        return _struct(walk, where, {"delta": "Use a number other than 0."})
+    return None
+
+
+STEP_CHECKS = {
+    "send_email": _check_send_email,
+    "wait": _check_wait,
+    "wait_until": _check_wait_until,
+    "branch": _check_branch,
+    "split": _check_split,
+    "add_to_list": _required("list", "Choose a list."),
+    "remove_from_list": _required("list", "Choose a list."),
+    "add_tag": _required("tag", "Name the tag."),
+    "remove_tag": _required("tag", "Name the tag."),
+    "set_stage": _required("stage", "Choose a stage."),
+    "change_score": _check_change_score,
+    "notify": _check_notify,
+    "webhook": _check_webhook,
+}
