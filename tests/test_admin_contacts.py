@@ -295,6 +295,24 @@ def test_lists_and_segments_need_permissions(client):
         assert client.get(url).status_code == 302
 
 
+@pytest.mark.django_db
+def test_the_list_chooser_needs_the_permission_to_see_lists(client):
+    customers = ContactListFactory(name="Customers")
+    modal = "/admin/flows/choose-list/"
+    chosen = f"{modal}chosen/{customers.pk}/"
+    xhr = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
+    client.force_login(make_staff_user("writer", "change_flow"))
+    assert client.get(modal)["Location"] == "/admin/"
+    assert client.get(modal, **xhr).status_code == 403
+    assert client.get(chosen, **xhr).status_code == 403
+    assert client.get(f"{modal}results/", {"q": "Cust"}, **xhr).status_code == 403
+
+    client.force_login(make_staff_user("planner", "change_flow", "view_contactlist"))
+    response = client.get(modal, **xhr)
+    assert response.status_code == 200 and "Customers" in response.content.decode()
+    assert client.get(chosen, **xhr).status_code == 200
+
+
 # --- messages -----------------------------------------------------------------------------
 
 
