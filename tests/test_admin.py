@@ -487,3 +487,31 @@ def test_only_a_live_flow_takes_contacts_and_only_from_a_publisher(client, flows
     response = client.post(action_url(draft, "enroll"), follow=True)
     assert any("does not apply" in line for line in messages_of(response))
     assert not Enrollment.objects.exists()
+
+
+# --- new flow from a template -------------------------------------------------------------
+
+GALLERY_URL = "/admin/flows/templates/"
+GALLERY_BUTTON = f'href="{GALLERY_URL}" class="button'
+
+
+@pytest.mark.django_db
+def test_an_editor_finds_new_flow_from_template_in_the_menu_and_the_listing(client, flows_editor):
+    client.force_login(flows_editor)
+    home = client.get("/admin/").content.decode()
+    assert "New flow from template" in home and GALLERY_URL in home
+    listing = client.get(FLOWS_URL).content.decode()
+    assert GALLERY_BUTTON in listing
+    assert client.get(GALLERY_URL).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_user_who_may_not_add_flows_is_not_offered_templates(client):
+    from tests.conftest import make_staff_user
+
+    client.force_login(make_staff_user("reader", "view_flow"))
+    listing = client.get(FLOWS_URL)
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "New flow from template" not in html and GALLERY_URL not in html
+    assert client.get(GALLERY_URL)["Location"] == "/admin/"

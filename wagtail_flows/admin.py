@@ -9,9 +9,11 @@ inspect and history views all work unchanged; no work-around is needed.
 from django import forms
 from django.contrib import admin as django_admin
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
@@ -206,6 +208,7 @@ class FlowAdmin(FlowsModelAdmin):
     list_filter = ("status",)
     search_fields = ("name", "description")
     edit_handler = FLOW_EDIT_HANDLER
+    index_template_name = "wagtail_flows/admin/flow_index.html"
     edit_template_name = "wagtail_flows/admin/flow_edit.html"
     edit_view_class = FlowEditView
     button_helper_class = FlowButtonHelper
@@ -473,11 +476,29 @@ class MessageAdmin(FlowsModelAdmin):
         return status_tag(obj.get_status_display(), primary=obj.status == MessageStatus.SENT)
 
 
+class NewFromTemplateMenuItem(MenuItem):
+    """The template gallery (flow_templates/views.py), for users who may add flows."""
+
+    def is_shown(self, request):
+        return request.user.has_perm("wagtail_flows.add_flow")
+
+
 class FlowsMenu(ModelAdminGroup):
     menu_label = _("Flows")
     menu_icon = "cogs"
     menu_order = 250
     items = (FlowAdmin, ContactAdmin, ContactListAdmin, SegmentAdmin, MessageAdmin)
+
+    def get_submenu_items(self):
+        flows, *others = super().get_submenu_items()
+        from_template = NewFromTemplateMenuItem(
+            _("New flow from template"),
+            reverse("wagtail_flows_templates:gallery"),
+            name="flows-new-from-template",
+            icon_name="doc-empty-inverse",
+            order=flows.order,
+        )
+        return [flows, from_template, *others]
 
 
 modeladmin_register(FlowsMenu)
