@@ -103,6 +103,31 @@ def test_simulating_writes_nothing_and_sends_nothing(contact, django_capture_on_
     assert contact.score == 0
 
 
+def test_the_sites_receivers_hear_nothing_of_a_simulation(contact):
+    """The site's own receivers of our public signals never see what the simulator plays."""
+    from wagtail_flows import signals, track
+
+    heard = []
+
+    def receiver(signal, **kwargs):
+        heard.append(signal)
+
+    watched = (signals.event_recorded, signals.contact_enrolled, signals.step_executed)
+    for signal in watched:
+        signal.connect(receiver, weak=False)
+    try:
+        flow = make_flow([tag("vip", "t"), step("change_score", "s", delta=5)])
+        order = SimEvent(at=timedelta(hours=1), kind="order_placed", object_id="7", value=9)
+        path = simulate(flow, contact, events=[order], start=T0)
+        assert [p.outcome for p in path if p.step_id] == ["changed", "changed"]
+        assert heard == []
+        track("webinar_attended", contact=contact)  # outside a simulation: heard again
+        assert heard == [signals.event_recorded]
+    finally:
+        for signal in watched:
+            signal.disconnect(receiver)
+
+
 def test_webhooks_and_team_notifications_are_shown_not_sent(contact):
     flow = make_flow(
         [

@@ -170,3 +170,46 @@ def test_a_listened_page_view_resolves_the_contact_and_is_dispatched(engine, cli
     client.get(page.url)
     event = Event.objects.filter(contact=contact).get()
     assert event.pending_dispatch and event.page_id == page.pk
+
+
+# --- record_event: the lower-level call refuses bad input as track() does -------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "kwargs", "field"),
+    [
+        ("page_visited", {}, "kind"),
+        ("", {}, "kind"),
+        ("custom", {"name": "x" * 101}, "name"),
+        ("custom", {"data": {"blob": "x" * 9000}}, "data"),
+        ("custom", {"data": {"when": object()}}, "data"),
+        ("custom", {"data": ["not", "an", "object"]}, "data"),
+        ("order_placed", {"value": "lots"}, "value"),
+        ("order_placed", {"value": "1e12"}, "value"),
+        ("order_placed", {"object_id": "9" * 256}, "object_id"),
+    ],
+)
+def test_record_event_refuses_bad_input_naming_the_field_and_writes_nothing(
+    engine, kind, kwargs, field
+):
+    engine.kinds = {"order_placed", "custom"}
+    contact = ContactFactory()
+    with pytest.raises(ValidationError) as error:
+        tracking.record_event(kind, contact=contact, **kwargs)
+    assert field in error.value.message_dict
+    assert not Event.objects.exists() and engine.enqueued == []
+    contact.refresh_from_db()
+    assert (contact.orders_count, contact.last_order_at) == (0, None)
+
+
+def test_record_event_keeps_data_json_safe_and_labels_within_the_column(engine):
+    contact = ContactFactory()
+    event = tracking.record_event(
+        "list_joined",
+        contact=contact,
+        name="A list with a very long name " * 8,
+        data={"total": Decimal("9.50"), "at": timezone.now().date()},
+    )
+    stored = Event.objects.get(pk=event.pk)
+    assert len(stored.name) == 100 and stored.name.startswith("A list with")
+    assert stored.data["total"] == "9.50" and isinstance(stored.data["at"], str)

@@ -109,3 +109,38 @@ def test_a_cart_update_by_email_creates_the_contact():
 def test_a_cart_update_naming_nobody_is_ignored():
     signals.cart_updated.send(sender=Shop, cart_id="c-3", items=[])
     assert not Event.objects.exists()
+
+
+# --- one event, one person: a shopper named by email keeps only a browser that is theirs -----
+
+
+def browser_of(contact):
+    request = RequestFactory(headers={"user-agent": "Mozilla/5.0 Firefox"}).get("/cart/")
+    tracking.identify(request, contact)
+    return request
+
+
+def test_a_cart_for_someone_else_does_not_take_the_browser_and_survives_its_erasure():
+    from wagtail_flows import gdpr
+
+    ann, bea = ContactFactory(email="ann@example.com"), ContactFactory(email="bea@example.com")
+    anns_browser = browser_of(ann)
+    signals.cart_updated.send(
+        sender=Shop, request=anns_browser, email="bea@example.com", cart_id="c-9", items=ITEMS
+    )
+    signals.cart_updated.send(
+        sender=Shop, visitor=anns_browser._flows_visitor.id, email=bea.email, cart_id="c-10"
+    )
+    carts = bea.events.filter(kind="cart_updated")
+    assert carts.count() == 2 and not carts.filter(visitor_id__isnull=False).exists()
+    gdpr.erase_contact(ann)
+    assert sorted(carts.values_list("object_id", flat=True)) == ["c-10", "c-9"]
+
+
+def test_an_anonymous_browser_that_names_its_email_becomes_that_contact():
+    request = RequestFactory(headers={"user-agent": "Mozilla/5.0 Firefox"}).get("/cart/")
+    signals.cart_updated.send(sender=Shop, request=request, email="cy@example.com", cart_id="c")
+    cy = Contact.objects.get(email="cy@example.com")
+    event = cy.events.get(kind="cart_updated")
+    assert event.visitor_id == request._flows_visitor.id
+    assert cy.visitors.filter(pk=event.visitor_id).exists()  # erasing cy takes it along

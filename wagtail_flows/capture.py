@@ -163,12 +163,15 @@ def capture_cart(
     user=None,
     **kwargs,
 ):
-    """``signals.cart_updated`` → ``cart_updated`` on the shopper (email, user or browser)."""
+    """``signals.cart_updated`` → ``cart_updated`` on the shopper (email, user or browser).
+
+    A shopper named by email or user keeps the browser only if it is theirs (or anonymous,
+    and then becomes theirs): an event never ties one contact's visitor to another contact."""
     contact = shop_contact(email, user)
-    visitor_id = getattr(visitor, "pk", visitor)
-    if visitor_id is None and request is not None and tracking.capture_allowed(request):
-        visitor_id = tracking.visitor_from_request(request, create=True).id
-    if contact is None and visitor_id is not None:
+    if contact is not None:
+        visitor_id = _shoppers_visitor(contact, visitor, request)
+    else:
+        visitor_id = _anonymous_shopper(visitor, request)
         contact = tracking.contact_of_visitor(visitor_id)
     if contact is None and visitor_id is None:
         logger.info("cart_updated for cart %s names no shopper; ignored.", cart_id)
@@ -208,6 +211,21 @@ def _shop_visitor(request, contact):
     if tracking.identify(request, contact, trusted=False):
         return tracking.visitor_from_request(request).id
     return None
+
+
+def _shoppers_visitor(contact, visitor, request):
+    """The named shopper's browser: a visitor given by the shop, else the request's."""
+    visitor_id = getattr(visitor, "pk", visitor)
+    if visitor_id is None:
+        return _shop_visitor(request, contact)
+    return visitor_id if tracking.link_visitor(visitor_id, contact) else None
+
+
+def _anonymous_shopper(visitor, request):
+    visitor_id = getattr(visitor, "pk", visitor)
+    if visitor_id is None and request is not None and tracking.capture_allowed(request):
+        visitor_id = tracking.visitor_from_request(request, create=True).id
+    return visitor_id
 
 
 def _shop_data(data):
@@ -298,9 +316,10 @@ def _beacon_payload(request):
 
 
 def _custom_name(name):
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise BeaconError("name", "A custom event needs a name of 1 to 100 characters.")
-    return name.strip()
+    try:
+        return tracking.clean_custom_name(name)
+    except ValidationError as error:
+        raise BeaconError("name", error.message_dict["name"][0]) from None
 
 
 def _beacon_page(request, payload):

@@ -6,6 +6,7 @@ names the cookie's id without a database constraint), and the event's contact co
 subquery on that row inside the same INSERT, so no lookup runs before it.
 """
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -44,6 +45,7 @@ ACTIVITY_FIELDS = {
 VISIT_KINDS = (EventKind.PAGE_VIEWED, EventKind.DOCUMENT_DOWNLOADED)
 VISIT_MINUTES = 30  # an identified browser's last_visit_at is refreshed once per visit
 _CURRENT_REQUEST = contextvars.ContextVar("wagtail_flows_request", default=None)
+_SIGNALS_HELD = contextvars.ContextVar("wagtail_flows_signals_held", default=False)
 
 
 # --- recording -----------------------------------------------------------------------------
@@ -72,18 +74,46 @@ def record_event(
     at=None,
 ):
     """Append one event (one INSERT), keep the contact's activity dates current, and hand it
-    to the engine after commit when a live flow listens for its kind."""
-    at = at or timezone.now()
+    to the engine after commit when a live flow listens for its kind.
+
+    Bad input (an unknown kind, a custom event name over 100 characters, data that is not
+    JSON or over ``MAX_EVENT_DATA_BYTES``, a value that is not a number, an object id over 255
+    characters) raises ValidationError naming the field, before anything is written."""
+    fields = clean_event(kind, name=name, object_id=object_id, value=value, data=data)
+    return _insert_event(contact=contact, visitor=visitor, page=page, at=at, **fields)
+
+
+def clean_event(kind, *, name="", object_id="", value=None, data=None):
+    """The checks ``track()`` and the beacon apply, for a kind named exactly."""
+    if kind not in EventKind.values:
+        raise ValidationError({"kind": _("Unknown event kind %(kind)r.") % {"kind": kind}})
+    name = "" if name is None else str(name).strip()
+    if kind == EventKind.CUSTOM and name:
+        name = clean_custom_name(name)  # the name is the event's identity: never cut it
+    name = name[:100]  # other kinds: a label (page title, list name) for the timeline
+    object_id = "" if object_id is None else str(object_id)
+    if len(object_id) > 255:
+        raise ValidationError({"object_id": _("An object id has at most 255 characters.")})
+    return {
+        "kind": kind,
+        "name": name,
+        "object_id": object_id,
+        "value": clean_value(value),
+        "data": clean_data(data),
+    }
+
+
+def _insert_event(kind, *, contact, visitor, page, name, object_id, value, data, at):
     event = Event(
         kind=kind,
         contact=contact,
         visitor_id=getattr(visitor, "pk", visitor),
         page=page,
-        name=(name or "")[:100],
-        object_id=str(object_id or "")[:255],
+        name=name,
+        object_id=object_id,
         value=value,
-        data=data or {},
-        created_at=at,
+        data=data,
+        created_at=at or timezone.now(),
     )
     return _save(event, contact_pk=contact.pk if contact else None)
 
@@ -99,8 +129,21 @@ def _save(event, *, contact_pk=None):
     if listened:
         pk = event.pk
         transaction.on_commit(lambda: _dispatch().enqueue_dispatch(pk))
-    event_recorded.send(sender=Event, event=event)
+    if not _SIGNALS_HELD.get():
+        event_recorded.send(sender=Event, event=event)
     return event
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Inside, events are written but ``event_recorded`` is not sent: the simulator runs the
+    real engine in a transaction it rolls back, and the site's receivers must not hear of
+    events that never happened."""
+    token = _SIGNALS_HELD.set(True)
+    try:
+        yield
+    finally:
+        _SIGNALS_HELD.reset(token)
 
 
 def touch_contact(contact_pk, kind, at, value=None):
@@ -412,8 +455,7 @@ def track(kind_or_name, *, request=None, contact=None, email=None, value=None, *
     Returns the Event, or None when the browser may not be tracked (consent, DNT, bot).
     """
     kind, name = clean_kind(kind_or_name)
-    data = clean_data(data)
-    value = clean_value(value)
+    fields = clean_event(kind, name=name, value=value, data=data)
     if contact is None and email is not None:
         email = clean_email(email)
     if contact is None and email is None and request is None:
@@ -430,18 +472,25 @@ def track(kind_or_name, *, request=None, contact=None, email=None, value=None, *
     elif contact is None:
         contact = contact_of_visitor(state.id) if not state.new else None
     visitor = state.id if state else None
-    return record_event(kind, contact=contact, visitor=visitor, name=name, value=value, data=data)
+    return _insert_event(contact=contact, visitor=visitor, page=None, at=None, **fields)
 
 
 def clean_kind(kind_or_name):
+    """``(kind, name)``: a known kind as itself, any other string as a named custom event."""
     if not isinstance(kind_or_name, str) or not kind_or_name.strip():
         raise ValidationError({"kind": _("Name the event kind or a custom event name.")})
     if kind_or_name in EventKind.values:
         return kind_or_name, ""
-    name = kind_or_name.strip()
+    return EventKind.CUSTOM, clean_custom_name(kind_or_name)
+
+
+def clean_custom_name(name):
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError({"name": _("A custom event needs a name.")})
     if len(name) > 100:
         raise ValidationError({"name": _("A custom event name has at most 100 characters.")})
-    return EventKind.CUSTOM, name
+    return name
 
 
 def clean_data(data):

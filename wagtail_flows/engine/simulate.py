@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from wagtail_flows import tracking
 from wagtail_flows.describe import describe
 from wagtail_flows.engine import dispatch
 from wagtail_flows.engine.advance import Runner, claim_enrollment, release
@@ -69,7 +70,7 @@ def simulate(flow, contact=None, events=(), until=None, *, start=None):
     timeline = sorted((_as_event(e, start) for e in events), key=lambda e: e.at)
     path = []
     try:
-        with transaction.atomic():
+        with tracking.signals_held(), transaction.atomic():
             _Simulation(flow, contact, timeline, start, horizon, path).run()
             raise _Rollback()
     except _Rollback:
@@ -135,8 +136,6 @@ class _Simulation:
         return True
 
     def _play(self, sim_event, enrollment):
-        from wagtail_flows import tracking
-
         if sim_event.at > self.horizon:
             return False
         self.clock = max(self.clock, sim_event.at)
