@@ -8,6 +8,7 @@ inspect and history views all work unchanged; no work-around is needed.
 
 from django import forms
 from django.contrib import admin as django_admin
+from django.contrib.admin.utils import lookup_field
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
@@ -23,7 +24,7 @@ from wagtail.admin.panels import (
 )
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
-from wagtail_modeladmin.views import CreateView, EditView, HistoryView
+from wagtail_modeladmin.views import CreateView, EditView, HistoryView, IndexView
 
 from wagtail_flows.admin_filters import (
     ACTIVITY_FIELDS,
@@ -331,6 +332,30 @@ class ContactEditView(EditView):
         return super().get_context_data(contact_actions=actions, **kwargs)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """Names come from public forms: a cell starting like a formula is quoted, so a
+    spreadsheet opening the CSV shows it instead of running it (CSV injection)."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+class ContactIndexView(IndexView):
+    custom_value_preprocess = {
+        **IndexView.custom_value_preprocess,
+        str: {IndexView.FORMAT_CSV: csv_safe},
+    }
+
+    def to_row_dict(self, item):
+        """modeladmin writes "-" for any falsy value; a score of 0 stays 0, blanks stay blank."""
+        row = {}
+        for field in self.list_export:
+            _field, _attr, value = lookup_field(field, item, self.model_admin)
+            row[field] = "" if value is None else value
+        return row
+
+
 class ContactAdmin(FlowsModelAdmin):
     model = Contact
     base_url_path = CONTACTS_BASE_URL
@@ -356,13 +381,43 @@ class ContactAdmin(FlowsModelAdmin):
     )
     search_fields = ("email", "first_name", "last_name")
     list_per_page = 50
+    list_export = (
+        "email",
+        "first_name",
+        "last_name",
+        "status_label",
+        "stage_label",
+        "score",
+        "list_names",
+        "tag_names",
+        "last_activity_at",
+        *ACTIVITY_FIELDS,
+        "created_at",
+    )
+    export_filename = "contacts"
+    index_view_class = ContactIndexView
     edit_handler = CONTACT_EDIT_HANDLER
     create_view_class = ContactCreateView
     edit_view_class = ContactEditView
     edit_template_name = "wagtail_flows/admin/contact_edit.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tagged_items__tag")
+        queryset = super().get_queryset(request).prefetch_related("tagged_items__tag")
+        if request.GET.get(IndexView.EXPORT_VAR):
+            queryset = queryset.prefetch_related("lists")
+        return queryset
+
+    @django_admin.display(description=_("consent status"))
+    def status_label(self, obj):
+        return obj.get_status_display()
+
+    @django_admin.display(description=_("stage"))
+    def stage_label(self, obj):
+        return obj.get_stage_display()
+
+    @django_admin.display(description=_("lists"))
+    def list_names(self, obj):
+        return ", ".join(sorted(contact_list.name for contact_list in obj.lists.all()))
 
     @django_admin.display(description=_("name"), ordering="last_name")
     def full_name(self, obj):
