@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -152,23 +152,45 @@ def enqueue_dispatch(event_id):
 def dispatch_event(event_id, *, now=None, flows=None, effects=None):
     """Start and end enrollments for one event (idempotent: safe to run again).
 
+    The event's ``pending_dispatch`` mark is cleared in the same transaction as the
+    enrollments it starts and ends: a worker killed half-way leaves the mark, and the
+    sweep dispatches the event again (``redispatch_pending``). The UPDATE that clears it
+    also locks the event's row, so two dispatches of one event run one after the other
+    and the second finds the run the first started (``reentry_allows``).
+
     ``flows`` limits dispatch to these flows (the simulator passes its one flow).
     """
     now = now or timezone.now()
     effects = effects or Effects()
-    Event.objects.filter(pk=event_id, pending_dispatch=True).update(pending_dispatch=False)
-    event = Event.objects.select_related("contact", "page").filter(pk=event_id).first()
-    if event is None or event.contact is None:
-        return []
-    _end_open_enrollments(event, now, flows, effects)
-    started = []
-    candidates = flows if flows is not None else Flow.objects.filter(status=FlowStatus.LIVE)
-    for flow in candidates:
-        if _triggered(flow, event):
-            enrollment = enroll(flow, event.contact, event=event, now=now, effects=effects)
+    with transaction.atomic():
+        Event.objects.filter(pk=event_id, pending_dispatch=True).update(pending_dispatch=False)
+        event = Event.objects.select_related("contact", "page").filter(pk=event_id).first()
+        if event is None or event.contact is None:
+            return []
+        _end_open_enrollments(event, now, flows, effects)
+        started = []
+        candidates = flows if flows is not None else Flow.objects.filter(status=FlowStatus.LIVE)
+        for flow in candidates:
+            enrollment = _enroll_if_triggered(flow, event, now, effects)
             if enrollment is not None:
                 started.append(enrollment)
     return started
+
+
+def _enroll_if_triggered(flow, event, now, effects):
+    """One flow's answer to the event. A flow whose settings make it raise is logged and
+    skipped, so it cannot keep the event (and every other flow) from being dispatched; a
+    database error aborts the whole dispatch, which the sweep then runs again."""
+    try:
+        if _triggered(flow, event):
+            return enroll(flow, event.contact, event=event, now=now, effects=effects)
+    except DatabaseError:
+        raise
+    except Exception:
+        if effects.simulated:
+            raise
+        logger.exception("Flow %s could not take event %s", flow.pk, event.pk)
+    return None
 
 
 def _triggered(flow, event):
