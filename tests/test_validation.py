@@ -196,7 +196,7 @@ def test_block_level_errors_are_caught_for_programmatic_saves():
     hook = child("webhook", {"url": "not a url", "secret": ""})
     error = refusal(Flow(name="Bad URL", triggers=MANUAL, steps=[hook]))
     assert "url" in step_error(error).block_errors
-    assert "Steps › 1 › url" in error.message_dict["steps"][0]
+    assert "Steps › Step 1 (Webhook) › url" in error.message_dict["steps"][0]
 
 
 def test_list_steps_and_triggers_need_their_fields():
@@ -234,3 +234,116 @@ def test_an_error_on_a_field_the_form_leaves_out_moves_to_the_top_of_the_form():
         flow.full_clean(exclude=["ends_at", "starts_at"])
     assert list(excinfo.value.message_dict) == ["__all__"]
     assert "end must be after the start" in excinfo.value.messages[0]
+
+
+# --- refused at activation, each with its block and field named ---------------------------
+
+
+def activation_refusal(field="steps", **streams):
+    """Activate a saved draft as a publisher does: refused, still a draft, errors returned."""
+    flow = Flow.objects.create(name="Audit", **{"triggers": MANUAL, **streams})
+    with pytest.raises(ValidationError) as excinfo:
+        flow.activate()
+    flow.refresh_from_db()
+    assert flow.status == FlowStatus.DRAFT
+    return excinfo.value, step_error(excinfo.value, field)
+
+
+def names(error, block_label, field, stream="Steps"):
+    """The readable message names the block and the field, e.g. ``Steps › Step 1 (Wait) ›
+    amount``; the structured error (what the editor highlights) holds the field."""
+    where = f"{stream} › " + ("Trigger" if stream == "Triggers" else "Step")
+    assert f"{where} 1 ({block_label}) › {field}:" in " ".join(error.messages)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ({"time": None, "weekdays": [], "date_source": "", "date_key": ""}, "time"),
+        ({"time": None, "weekdays": [], "date_source": "property", "date_key": ""}, "date_key"),
+        ({"date_source": "context", "date_key": "  "}, "date_key"),
+    ],
+)
+def test_wait_until_needs_something_to_wait_for(value, field):
+    error, block = activation_refusal(steps=[child("wait_until", value)])
+    assert field in block.block_errors and names(error, "Wait until", field)
+
+
+@pytest.mark.parametrize(
+    ("block_type", "value", "field", "label"),
+    [
+        ("add_tag", {"tag": ""}, "tag", "Add tag"),
+        ("add_tag", {"tag": "   "}, "tag", "Add tag"),
+        ("remove_tag", {"tag": None}, "tag", "Remove tag"),
+        ("set_stage", {"stage": ""}, "stage", "Set lifecycle stage"),
+        ("change_score", {"delta": 0}, "delta", "Change score"),
+        ("change_score", {"delta": None}, "delta", "Change score"),
+        ("remove_from_list", {"list": None}, "list", "Remove from list"),
+    ],
+)
+def test_contact_steps_need_their_field(block_type, value, field, label):
+    error, block = activation_refusal(steps=[child(block_type, value)])
+    assert field in block.block_errors and names(error, label, field)
+
+
+def test_a_date_trigger_on_a_property_needs_the_property_name():
+    trigger = child("date_reached", {"date_source": "property", "property_name": ""})
+    error, block = activation_refusal("triggers", triggers=[trigger])
+    assert "property_name" in block.block_errors
+    assert names(error, "Date reached", "property_name", stream="Triggers")
+
+
+def test_a_date_trigger_on_the_last_order_needs_no_property_name():
+    trigger = child("date_reached", {"date_source": "last_order", "property_name": ""})
+    flow = Flow.objects.create(name="Reorder", triggers=[trigger], steps=[child("exit", {})])
+    flow.activate()
+    assert flow.status == FlowStatus.LIVE
+
+
+def test_an_engagement_trigger_needs_a_threshold():
+    trigger = child(
+        "engagement", {"min_visits": None, "min_open_rate": None, "min_click_rate": None}
+    )
+    error, block = activation_refusal("triggers", triggers=[trigger])
+    assert "min_visits" in block.block_errors
+    assert names(error, "Highly engaged", "min_visits", stream="Triggers")
+
+
+def branch_of(conditions, wait_up_to=None, yes=(child("exit", {}),)):
+    return child(
+        "branch",
+        {
+            "conditions": conditions,
+            "match": "all",
+            "wait_up_to_amount": wait_up_to,
+            "wait_up_to_unit": "days",
+            "yes": list(yes),
+            "no": [],
+        },
+    )
+
+
+def test_a_branch_needs_a_condition():
+    error, block = activation_refusal(steps=[branch_of([])])
+    assert "conditions" in block.block_errors and names(error, "Branch", "conditions")
+
+
+def test_a_branch_may_not_wait_a_negative_time():
+    error, block = activation_refusal(steps=[branch_of([child("is_subscribed")], -2)])
+    assert "wait_up_to_amount" in block.block_errors
+    assert names(error, "Branch", "wait_up_to_amount")
+
+
+def test_a_branch_condition_needs_its_fields():
+    unnamed = child("property", {"name": " ", "operator": "equals", "value": "x"})
+    error, block = activation_refusal(steps=[branch_of([unnamed])])
+    conditions = block.block_errors["conditions"]
+    assert isinstance(conditions, StreamBlockValidationError)
+    assert "name" in conditions.block_errors[0].block_errors
+    assert "Step 1 (Branch) › Conditions › Condition 1 (Property) › name:" in error.messages[0]
+
+
+def test_a_split_needs_a_variant():
+    error, block = activation_refusal(steps=[child("split", {"variants": []})])
+    assert "variants" in block.block_errors and names(error, "A/B split", "variants")

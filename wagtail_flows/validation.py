@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.forms.utils import ErrorList
 from wagtail.blocks import (
+    ListBlock,
     ListBlockValidationError,
+    StreamBlock,
     StreamBlockValidationError,
     StructBlockValidationError,
 )
@@ -65,29 +67,68 @@ def structural_errors(flow):
     errors = {}
     for field in STREAM_FIELDS:
         block = flow._meta.get_field(field).stream_block
+        value = getattr(flow, field)
         try:
-            block.clean(getattr(flow, field))
+            block.clean(value)
         except ValidationError as error:
             label = field.replace("_", " ").capitalize()
-            errors[field] = _readable(error, list(flatten(error, label)))
+            errors[field] = _readable(error, list(flatten(error, label, value, block)))
     return errors
 
 
-def flatten(error, where):
-    """Readable ``path: message`` lines for a (nested) block validation error."""
+def flatten(error, where, value=None, block=None):
+    """Readable ``path: message`` lines for a (nested) block validation error, naming each
+    block by its position and label where the value is at hand (``Steps › Step 2 (Wait)``)."""
     if isinstance(error, (StreamBlockValidationError, ListBlockValidationError)):
         for index, child in sorted(error.block_errors.items()):
-            yield from flatten(child, f"{where} › {index + 1}")
+            here, child_value, child_block = _item(where, value, block, index)
+            yield from flatten(child, here, child_value, child_block)
         for message in _messages(error.non_block_errors):
             yield f"{where}: {message}"
     elif isinstance(error, StructBlockValidationError):
         for name, child in error.block_errors.items():
-            yield from flatten(child, f"{where} › {name}")
+            child_block = getattr(block, "child_blocks", {}).get(name)
+            nested = isinstance(child_block, (StreamBlock, ListBlock))
+            child_value = _get(value, name)
+            yield from flatten(
+                child, f"{where} › {_field_label(name, nested)}", child_value, child_block
+            )
         for message in _messages(error.non_block_errors):
             yield f"{where}: {message}"
     else:
         for message in error.messages:
             yield f"{where}: {message}"
+
+
+def _item(where, value, block, index):
+    """(path, value, block) of item ``index`` of a stream or list."""
+    try:
+        if isinstance(block, StreamBlock):
+            child = value[index]
+            label = block.child_blocks[child.block_type].label
+            return f"{where} › {_noun(block)} {index + 1} ({label})", child.value, child.block
+        if isinstance(block, ListBlock):
+            return f"{where} › {index + 1}", value[index], block.child_block
+    except (IndexError, KeyError, TypeError, AttributeError):
+        pass
+    return f"{where} › {index + 1}", None, None
+
+
+def _noun(block):
+    if isinstance(block, TriggersBlock):
+        return "Trigger"
+    return "Condition" if isinstance(block, ConditionsBlock) else "Step"
+
+
+def _field_label(name, nested):
+    return name.replace("_", " ").capitalize() if nested else name
+
+
+def _get(value, name):
+    try:
+        return value[name]
+    except (KeyError, TypeError):
+        return None
 
 
 def _messages(error_list):
@@ -169,14 +210,14 @@ def _triggers_error(stream, path):
 
 def _condition_fields(child):
     v = child.value or {}
-    if child.block_type == "property" and not (v.get("name") or "").strip():
+    if child.block_type == "property" and _blank(v.get("name")):
         return {"name": "Name the property to compare."}
     return {}
 
 
 def _conditions_error(stream, path):
     walk = _Walk(path)
-    block_errors = _struct_errors(stream, _condition_fields, walk, None, "Condition")
+    block_errors = _struct_errors(stream, _condition_fields, walk, ConditionsBlock(), "Condition")
     return _stream_error(block_errors, [], walk.messages)
 
 
@@ -245,7 +286,7 @@ def _check_wait(value, walk, where):
 
 def _check_wait_until(value, walk, where):
     if value.get("date_source"):
-        if not value.get("date_key"):
+        if _blank(value.get("date_key")):
             return _struct(walk, where, {"date_key": "Name the date to wait for."})
         return None
     if not value.get("time") and not value.get("weekdays"):
@@ -259,12 +300,14 @@ def _nested(stream, walk, where, name):
 
 
 def _check_branch(value, walk, where):
-    problems = {}
+    problems, nested = {}, {}
     if not list(value.get("conditions") or ()):
         problems["conditions"] = "Add a condition to branch on."
+    conditions = _branch_conditions_error(value.get("conditions"), walk, where)
+    if conditions is not None:
+        nested["conditions"] = conditions
     if value.get("wait_up_to_amount") is not None and value["wait_up_to_amount"] < 0:
         problems["wait_up_to_amount"] = "Waiting cannot be negative."
-    nested = {}
     for side in ("yes", "no"):
         error = _nested(value.get(side), walk, where, side.capitalize())
         if error is not None:
@@ -272,6 +315,13 @@ def _check_branch(value, walk, where):
     if not list(value.get("yes") or ()) and not list(value.get("no") or ()):
         problems["yes"] = "Add a step to Yes or No: this branch does nothing."
     return _struct(walk, where, problems, nested)
+
+
+def _branch_conditions_error(stream, walk, where):
+    inner = _Walk(f"{where} › Conditions")
+    errors = _struct_errors(stream, _condition_fields, inner, ConditionsBlock(), "Condition")
+    walk.messages.extend(inner.messages)
+    return StreamBlockValidationError(block_errors=errors) if errors else None
 
 
 def _check_split(value, walk, where):
@@ -300,11 +350,15 @@ def _check_split(value, walk, where):
 
 def _required(field, message):
     def check(value, walk, where):
-        if value.get(field) in (None, ""):
+        if _blank(value.get(field)):
             return _struct(walk, where, {field: message})
         return None
 
     return check
+
+
+def _blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _check_notify(value, walk, where):
