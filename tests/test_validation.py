@@ -310,7 +310,7 @@ def test_an_engagement_trigger_needs_a_threshold():
     assert names(error, "Highly engaged", "min_visits", stream="Triggers")
 
 
-def branch_of(conditions, wait_up_to=None, yes=(child("exit", {}),)):
+def branch_of(conditions, wait_up_to=None):
     return child(
         "branch",
         {
@@ -318,7 +318,7 @@ def branch_of(conditions, wait_up_to=None, yes=(child("exit", {}),)):
             "match": "all",
             "wait_up_to_amount": wait_up_to,
             "wait_up_to_unit": "days",
-            "yes": list(yes),
+            "yes": [child("exit", {})],
             "no": [],
         },
     )
