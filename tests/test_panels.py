@@ -4,8 +4,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
 from django.test.html import parse_html
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import ContactFactory, make_email_page
@@ -264,3 +266,101 @@ def test_timeline_panel_renders_in_the_contact_page(admin_client, contact):
     assert panel.limit == 5
     html = admin_client.get(f"/admin/flows/contacts/edit/{contact.pk}/").content.decode()
     assert "wf-timeline__entry--event" in html and "Pricing" in html
+
+
+# --- a flow run's path on the timeline ----------------------------------------------------
+
+
+def welcome_series(name, page, customers):
+    """Transactional, so that one contact in many of them is not held by the frequency cap."""
+    from tests.test_engine_tree import branch, make_flow, step, tag, wait
+
+    in_list = {"type": "in_list", "value": {"list": customers.pk}, "id": uuid.uuid4().hex}
+    return make_flow(
+        [
+            step("send_email", "s1", page=page.pk, subject_override=""),
+            wait("w1", amount=2),
+            branch("b1", [in_list], yes=[tag("fan", "t1")], no=[]),
+            step("add_to_list", "l1", list=customers.pk),
+            wait("w2", amount=1, unit="weeks"),
+        ],
+        name=name,
+        kind="transactional",
+    )
+
+
+def walk_to_the_second_wait(flow, contact):
+    from tests.test_engine_tree import T0, run, start
+
+    enrollment = run(start(flow, contact), T0)
+    return run(enrollment, T0 + timedelta(days=2))
+
+
+@pytest.mark.django_db
+def test_the_timeline_shows_each_runs_path_in_words(admin_client, contact):
+    from tests.factories import ContactListFactory
+
+    customers = ContactListFactory(name="Customers")
+    contact.add_to_list(customers)
+    flow = welcome_series("Welcome series", make_email_page("Welcome email"), customers)
+    enrollment = walk_to_the_second_wait(flow, contact)
+    assert enrollment.status == "waiting" and enrollment.current_step == "w2"
+
+    html = admin_client.get(f"/admin/flows/contacts/edit/{contact.pk}/").content.decode()
+    path = parse_html(html[html.index('class="wf-timeline__path"') - 4 :].split("</ol>")[0])
+    lines = [" ".join(text(children(item, "span")[0]).split()) for item in children(path, "li")]
+    assert lines == [
+        "Send “Welcome email” → email queued",
+        "Wait 2 days → waited",
+        "If In list “Customers” → took Yes",
+        "Add tag “fan” → done",
+        "Add to “Customers” → nothing to change",
+    ]
+    assert "Now at: Wait 1 week, until" in html
+
+
+@pytest.mark.django_db
+def test_a_failed_step_and_a_removed_step_are_named_on_the_path(contact):
+    from wagtail_flows.models import StepRun
+
+    flow = Flow.objects.create(name="Old flow", steps=[raw("wait", {"amount": 1, "unit": "days"})])
+    run = Enrollment.objects.create(flow=flow, contact=contact, status="failed")
+    StepRun.objects.create(
+        enrollment=run, step_id="gone", step_type="send_email", outcome="queued"
+    )
+    StepRun.objects.create(
+        enrollment=run,
+        step_id=flow.steps[0].id,
+        step_type="wait",
+        outcome="failed",
+        error="wait step: boom",
+    )
+    (entry,) = contact_timeline(contact)
+    assert [(s.label, s.outcome, s.failed) for s in entry.path] == [
+        ("Send email (removed from the flow since)", "email queued", False),
+        ("Wait 1 day", "failed: wait step: boom", True),
+    ]
+    assert entry.now == ""
+
+
+@pytest.mark.django_db
+def test_timeline_queries_do_not_grow_with_runs_or_flows(contact, django_assert_num_queries):
+    from tests.factories import ContactListFactory
+
+    customers = ContactListFactory(name="Customers")
+    contact.add_to_list(customers)
+    page = make_email_page("Welcome email")
+    walk_to_the_second_wait(welcome_series("Flow 0", page, customers), contact)
+    contact_timeline(contact)  # warm caches (content types)
+    with CaptureQueriesContext(connection) as one:
+        (run,) = [e for e in contact_timeline(contact) if e.kind == "enrollment"]
+    assert len(run.path) == 5
+    for i in range(1, 10):
+        other_page = make_email_page(f"Email {i}")
+        other_list = ContactListFactory(name=f"List {i}")
+        contact.add_to_list(other_list)
+        walk_to_the_second_wait(welcome_series(f"Flow {i}", other_page, other_list), contact)
+    with django_assert_num_queries(len(one)):
+        entries = [e for e in contact_timeline(contact) if e.kind == "enrollment"]
+    assert len(entries) == 10 and all(len(entry.path) == 5 for entry in entries)
+    assert {entry.path[0].label for entry in entries} >= {"Send “Email 9”", "Send “Welcome email”"}

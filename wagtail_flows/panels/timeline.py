@@ -1,12 +1,24 @@
-"""A contact's timeline: events, emails and flow runs, newest first, bounded."""
+"""A contact's timeline: events, emails and flow runs, newest first, bounded.
 
-from dataclasses import dataclass
+Each flow run shows its path: the steps it ran, in words, with their time and outcome (the
+branch or variant it took), and where it waits now. The step runs are prefetched and the
+steps described in bulk per step type, so the queries do not grow with the runs shown.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils.formats import date_format
+from django.utils.text import Truncator
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.admin_url_finder import AdminURLFinder
 from wagtail.admin.panels import Panel
+
+from wagtail_flows.describe import describe
+from wagtail_flows.engine.tree import FlowTree
 
 
 @dataclass
@@ -16,6 +28,16 @@ class TimelineEntry:
     title: str
     detail: str = ""
     url: str = ""
+    path: list = field(default_factory=list)  # PathStep of a flow run
+    now: str = ""  # where an open run is now
+
+
+@dataclass
+class PathStep:
+    at: datetime
+    label: str
+    outcome: str
+    failed: bool = False
 
 
 def contact_timeline(contact, limit=50, user=None):
@@ -56,14 +78,133 @@ def _messages(contact, limit):
 
 
 def _enrollments(contact, limit, finder):
-    runs = contact.enrollments.select_related("flow").order_by("-enrolled_at", "-pk")[:limit]
+    runs = list(
+        contact.enrollments.select_related("flow")
+        .prefetch_related("step_runs")
+        .order_by("-enrolled_at", "-pk")[:limit]
+    )
+    labels = StepLabels(runs)
     for run in runs:
         title = _("Entered flow “%s”") % run.flow
         detail = run.get_status_display()
         if run.exit_reason:
             detail = f"{detail}: {run.exit_reason}"
         url = finder.get_edit_url(run.flow) or ""
-        yield TimelineEntry(run.enrolled_at, "enrollment", title, detail, url)
+        path = [_path_step(step_run, labels.of(run, step_run)) for step_run in run.step_runs.all()]
+        entry = TimelineEntry(run.enrolled_at, "enrollment", title, detail, url, path)
+        entry.now = _where_now(run, labels)
+        yield entry
+
+
+def _path_step(step_run, label):
+    failed = step_run.outcome == "failed"
+    return PathStep(step_run.created_at, label, outcome_words(step_run), failed)
+
+
+def _where_now(run, labels):
+    if not run.is_open:
+        return ""
+    if not run.current_step:
+        return _("About to start")
+    step = labels.label(run.flow_id, run.current_step) or _("a step since removed")
+    if run.next_run_at:
+        return _("Now at: %(step)s, until %(when)s") % {
+            "step": step,
+            "when": date_format(localtime(run.next_run_at), "SHORT_DATETIME_FORMAT"),
+        }
+    return _("Now at: %s") % step
+
+
+OUTCOMES = {
+    "queued": gettext_lazy("email queued"),
+    "waited": gettext_lazy("waited"),
+    "yes": gettext_lazy("took Yes"),
+    "no": gettext_lazy("took No"),
+    "no variant": gettext_lazy("no variant to take"),
+    "changed": gettext_lazy("done"),
+    "unchanged": gettext_lazy("nothing to change"),
+    "notified": gettext_lazy("team notified"),
+    "exited": gettext_lazy("left the flow"),
+    "skipped: overdue": gettext_lazy("skipped: overdue after a pause"),
+    "failed": gettext_lazy("failed"),
+}
+
+
+def outcome_words(step_run):
+    if step_run.outcome == "variant":
+        return _("took variant %s") % step_run.branch
+    words = str(OUTCOMES.get(step_run.outcome, step_run.outcome))
+    if step_run.error:
+        words = f"{words}: {Truncator(step_run.error).chars(160)}"
+    return words
+
+
+def _steps_block():
+    from wagtail_flows.models import Flow
+
+    return Flow._meta.get_field("steps").stream_block
+
+
+class StepLabels:
+    """The steps that runs passed or wait at, described in words ("Wait 3 days", "Send
+    “Welcome”"): one bulk conversion per step type over all the runs, so choosers (email
+    pages, lists) cost one query per type, however many runs and flows there are."""
+
+    def __init__(self, enrollments):
+        steps = {}
+        trees = {}
+        for run in enrollments:
+            if run.flow_id not in trees:
+                trees[run.flow_id] = FlowTree(list(run.flow.steps.raw_data))
+            tree = trees[run.flow_id]
+            for step_id in [s.step_id for s in run.step_runs.all()] + [run.current_step]:
+                if tree.get(step_id):
+                    steps[(run.flow_id, step_id)] = tree.get(step_id)
+        self.labels = self._describe(steps)
+
+    @staticmethod
+    def _describe(steps):
+        by_type = defaultdict(list)
+        for key, step in steps.items():
+            by_type[step.type].append((key, step))
+        labels = {}
+        stream_block = _steps_block()
+        for step_type, items in by_type.items():
+            block = stream_block.child_blocks.get(step_type)
+            if block is None:
+                continue
+            values = block.bulk_to_python([_without_nested_steps(step) for _key, step in items])
+            for (key, _step), value in zip(items, values, strict=True):
+                labels[key] = describe((step_type, value))
+        return labels
+
+    def label(self, flow_id, step_id):
+        return self.labels.get((flow_id, step_id), "")
+
+    def of(self, run, step_run):
+        label = self.label(run.flow_id, step_run.step_id)
+        if label:
+            return label
+        block = _steps_block().child_blocks.get(step_run.step_type)
+        name = block.label if block else step_run.step_type
+        return _("%s (removed from the flow since)") % name
+
+
+def _without_nested_steps(step):
+    """A branch's or split's own settings, without the steps inside it (described when the
+    run reaches them), so converting it loads nothing it does not show."""
+    value = dict(step.value or {})
+    if step.type == "branch":
+        value.update(yes=[], no=[])
+    elif step.type == "split":
+        value["variants"] = [_variant_only(item) for item in value.get("variants") or []]
+    return value
+
+
+def _variant_only(item):
+    if isinstance(item, dict) and item.get("type") == "item" and "value" in item:
+        return {**item, "value": {**item["value"], "steps": []}}
+    return {**item, "steps": []} if isinstance(item, dict) else item
 
 
 class ContactTimelinePanel(Panel):
