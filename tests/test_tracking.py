@@ -216,6 +216,29 @@ def test_an_identified_browser_costs_one_update_per_visit(settings, browser, pag
     assert Contact.objects.get(pk=contact.pk).last_visit_at is not None
 
 
+def test_a_live_flow_listening_for_another_kind_leaves_page_views_at_one_insert(
+    settings, browser, page, django_assert_num_queries
+):
+    from wagtail_flows.engine import dispatch
+    from wagtail_flows.models import Flow
+
+    flows(settings, TRACKING_CONSENT="off")
+    browser.get(page.url)
+    baseline = len(count_queries(browser, page.url))
+    flow = Flow(name="Welcome", status="live")
+    flow.triggers = [("form_submitted", {"form_page": None})]
+    flow.steps = [("add_tag", {"tag": "welcomed"})]
+    flow.save()
+    flows(settings, TRACKING_CONSENT="always")
+    browser.get(page.url)  # the listening index is rebuilt once, on the first capture
+    assert dispatch.is_listened("form_submitted") and not dispatch.is_listened("page_viewed")
+    with django_assert_num_queries(baseline + 1) as queries:
+        browser.get(page.url)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1 and "wagtail_flows_event" in inserts[0]
+    assert not views().filter(pending_dispatch=True).exists()
+
+
 # --- documents ---------------------------------------------------------------------------------
 
 
@@ -228,6 +251,26 @@ def test_a_document_download_is_recorded(browser, page):
     assert event.object_id == str(document.pk) and event.name == "Price list"
     assert event.visitor_id == views().get().visitor_id
     assert event.data == {"filename": document.filename, "collection_id": document.collection_id}
+
+
+@pytest.mark.parametrize("returning", [False, True])
+def test_a_download_costs_one_insert_and_nothing_else(
+    settings, browser, page, returning, django_assert_num_queries
+):
+    document = make_document()
+    if returning:
+        browser.get(page.url)  # the browser has its visitor cookie
+    flows(settings, TRACKING_CONSENT="off")
+    browser.get(document.url)  # warm Wagtail's caches
+    with CaptureQueriesContext(connection) as off:
+        assert browser.get(document.url).status_code == 200
+    flows(settings, TRACKING_CONSENT="always")
+    with django_assert_num_queries(len(off) + 1) as queries:
+        assert browser.get(document.url).status_code == 200
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1 and "wagtail_flows_event" in inserts[0]
+    event = Event.objects.get(kind="document_downloaded")
+    assert (event.visitor_id is not None) == returning
 
 
 def test_a_restricted_document_records_nothing(browser):

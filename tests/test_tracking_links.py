@@ -75,6 +75,24 @@ def test_a_click_redirects_to_the_link_and_identifies_the_reader(client, sent):
     assert "flows_vid" in response.cookies  # the browser is now known as this contact
 
 
+def test_a_click_gives_the_readers_earlier_anonymous_visits_to_the_contact(sent):
+    from django.test import Client
+
+    from tests.factories import make_standard_page
+
+    reader = Client(headers={"user-agent": BROWSER})
+    pricing = make_standard_page("Pricing")
+    reader.get(pricing.url)
+    visit = Event.objects.get(kind=EventKind.PAGE_VIEWED)
+    assert visit.contact is None
+    assert reader.get(url_for("click", sent, 0)).status_code == 302
+    visit.refresh_from_db()
+    assert visit.contact == sent.contact
+    assert sent.contact.visitors.filter(pk=visit.visitor_id).exists()
+    sent.contact.refresh_from_db()
+    assert sent.contact.last_visit_at == visit.created_at
+
+
 def test_a_link_scanner_is_redirected_without_a_visitor_cookie(client, sent):
     response = client.get(url_for("click", sent, 0), HTTP_USER_AGENT="SafeLinks-Crawler/1.0")
     assert response.status_code == 302
