@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# A real browser: wagtail-flows ignores empty and bot user agents, as it should.
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 SANDBOX = ROOT / "sandbox"
 MANAGE = SANDBOX / "manage.py"
 
@@ -214,6 +216,41 @@ def test_an_order_makes_the_buyer_a_customer_through_the_demo_flow(sandbox):
     assert checkout["buyer_lists"] == ["Customers", "Newsletter"]
 
 
+# --- what wagtail-flows captured on the walk -----------------------------------------------
+
+
+def test_the_walk_makes_ann_a_contact_with_her_visits_download_form_cart_and_order(sandbox):
+    ann = sandbox["captured"]["ann"]
+    assert ann["status"] == "subscribed"
+    assert ann["blog_post_viewed"] and ann["home_viewed"]  # anonymous, moved on sign-up
+    assert ann["ebook_downloaded"] == ["The Kitchen Garden Handbook"]
+    assert ann["forms"] == [ann["newsletter"]]
+    assert ann["carts"] >= 1 and ann["orders"] == [
+        sandbox["checkout"]["order_placed"][0]["order_id"]
+    ]
+    assert ann["has_the_browser"]
+    assert sandbox["captured"]["anonymous_visits_left"] == 0
+
+
+def test_someone_elses_address_typed_in_the_same_browser_gets_the_form_not_the_browser(sandbox):
+    bob = sandbox["captured"]["bob"]
+    assert "form_submitted" in bob["kinds"]
+    assert not {"page_viewed", "document_downloaded", "cart_updated"} & set(bob["kinds"])
+    assert not bob["has_a_browser"]  # the browser stays Ann's
+
+
+def test_the_contacts_show_in_the_admin_listing_and_anns_timeline(sandbox):
+    admin = sandbox["captured"]["admin"]
+    assert admin["contacts_status"] == 200
+    assert admin["contacts_list_ann_and_bob"]
+    assert admin["timeline_status"] == 200
+    timeline = admin["timeline"]
+    for entry in ("Starting tomatoes from seed", "The Kitchen Garden Handbook"):
+        assert entry in timeline, entry
+    for kind in ("Page viewed", "Document downloaded", "Form submitted", "Order placed"):
+        assert kind in timeline, kind
+
+
 # --- the admin ---------------------------------------------------------------------------
 
 
@@ -333,14 +370,15 @@ def visit_sandbox():
     seen = {"cart_updated": [], "order_placed": []}
     signals.cart_updated.connect(lambda **kw: seen["cart_updated"].append(_jsonable(kw)))
     signals.order_placed.connect(lambda **kw: seen["order_placed"].append(_jsonable(kw)))
-    client = Client()
-    return {
+    client = Client(headers={"user-agent": BROWSER})
+    facts = {
         **count_content(),
         **visit_pages(client),
         **visit_forms(client),
         **visit_shop(client, seen),
         "admin": visit_admin(),
     }
+    return {**facts, "captured": captured()}
 
 
 def count_content():
@@ -495,6 +533,52 @@ def visit_admin():
         "orders_list_the_order": b"ann@example.com" in orders.content,
         "flows_status": flows.status_code if flows else None,
         "flows_list_the_demo_flows": bool(flows) and b"Welcome series" in flows.content,
+    }
+
+
+def captured():
+    """Ann's and Bob's contacts and events after the walk, and how the admin shows them."""
+    from demo.models import BlogPage, FormPage
+    from django.test import Client
+
+    from wagtail_flows.admin_views import CONTACTS_BASE_URL, modeladmin_url
+    from wagtail_flows.models import Contact, Event
+
+    visits = ("page_viewed", "document_downloaded", "cart_updated")
+    ann = Contact.objects.get(email="ann@example.com")
+    bob = Contact.objects.get(email="bob@example.com")
+    events = ann.events.all()
+    blog_post = BlogPage.objects.get(slug="starting-tomatoes-from-seed")
+    admin = Client()
+    admin.login(username="admin", password="admin")
+    listing = admin.get(modeladmin_url(CONTACTS_BASE_URL, "index"))
+    page = admin.get(modeladmin_url(CONTACTS_BASE_URL, "edit", ann.pk))
+    kind = {k: events.filter(kind=k) for k in ("document_downloaded", "order_placed")}
+    return {
+        "ann": {
+            "status": ann.status,
+            "home_viewed": events.filter(kind="page_viewed", data__path="/").exists(),
+            "blog_post_viewed": events.filter(kind="page_viewed", page=blog_post).exists(),
+            "ebook_downloaded": list(kind["document_downloaded"].values_list("name", flat=True)),
+            "forms": list(events.filter(kind="form_submitted").values_list("page", flat=True)),
+            "newsletter": FormPage.objects.get().pk,
+            "carts": events.filter(kind="cart_updated").count(),
+            "orders": list(kind["order_placed"].values_list("object_id", flat=True)),
+            "has_the_browser": ann.visitors.exists(),
+        },
+        "anonymous_visits_left": Event.objects.filter(contact=None, kind__in=visits).count(),
+        "bob": {
+            "kinds": sorted(set(bob.events.values_list("kind", flat=True))),
+            "has_a_browser": bob.visitors.exists() or bob.events.exclude(visitor_id=None).exists(),
+        },
+        "admin": {
+            "contacts_status": listing.status_code,
+            "contacts_list_ann_and_bob": all(
+                e.encode() in listing.content for e in ("ann@example.com", "bob@example.com")
+            ),
+            "timeline_status": page.status_code,
+            "timeline": page.content.decode(),
+        },
     }
 
 
