@@ -26,6 +26,7 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.views import CreateView, EditView, HistoryView, IndexView
 
+from wagtail_flows.admin_enroll import enroll_chosen_url
 from wagtail_flows.admin_filters import (
     ACTIVITY_FIELDS,
     InListFilter,
@@ -35,6 +36,7 @@ from wagtail_flows.admin_filters import (
     TagFilter,
 )
 from wagtail_flows.admin_views import (
+    ACTIVATE_PERMISSION,
     CONTACTS_BASE_URL,
     FLOWS_BASE_URL,
     LISTS_BASE_URL,
@@ -341,11 +343,21 @@ def csv_safe(value):
     return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
 
 
+def may_enroll(user):
+    return user.has_perm(ACTIVATE_PERMISSION)
+
+
 class ContactIndexView(IndexView):
     custom_value_preprocess = {
         **IndexView.custom_value_preprocess,
         str: {IndexView.FORMAT_CSV: csv_safe},
     }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if may_enroll(self.request.user):
+            context["enroll_chosen_url"] = enroll_chosen_url()
+        return context
 
     def to_row_dict(self, item):
         """modeladmin writes "-" for any falsy value; a score of 0 stays 0, blanks stay blank."""
@@ -395,7 +407,9 @@ class ContactAdmin(FlowsModelAdmin):
         "created_at",
     )
     export_filename = "contacts"
+    list_display_add_buttons = "email"
     index_view_class = ContactIndexView
+    index_template_name = "wagtail_flows/admin/contact_index.html"
     edit_handler = CONTACT_EDIT_HANDLER
     create_view_class = ContactCreateView
     edit_view_class = ContactEditView
@@ -406,6 +420,20 @@ class ContactAdmin(FlowsModelAdmin):
         if request.GET.get(IndexView.EXPORT_VAR):
             queryset = queryset.prefetch_related("lists")
         return queryset
+
+    def get_list_display(self, request):
+        """Users who may enroll contacts tick rows for "Enroll selected in a flow"."""
+        columns = super().get_list_display(request)
+        return ("select_box", *columns) if may_enroll(request.user) else columns
+
+    @django_admin.display(description=_("select"))
+    def select_box(self, obj):
+        return format_html(
+            '<input type="checkbox" name="id" value="{}" form="wf-contact-selection" '
+            'class="wf-select" aria-label="{}">',
+            obj.pk,
+            _("Select %s") % obj.email,
+        )
 
     @django_admin.display(description=_("consent status"))
     def status_label(self, obj):

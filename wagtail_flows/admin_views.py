@@ -28,8 +28,7 @@ from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from wagtail_flows import gdpr
-from wagtail_flows.engine.enroll import enroll_audience
-from wagtail_flows.models import Contact, ContactList, Enrollment, Flow, Segment
+from wagtail_flows.models import Contact, ContactList, Enrollment, Flow
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import FlowKind, FlowStatus
@@ -234,7 +233,9 @@ def flow_action(request, pk, action):
         )
         return redirect(edit_url)
     if spec.name == "enroll":
-        return _enroll(request, flow, spec, edit_url)
+        from wagtail_flows.admin_enroll import enroll_flow
+
+        return enroll_flow(request, flow, spec, edit_url)
     if request.method == "POST":
         return _run_flow_action(request, flow, spec)
     problems = activation_problems(flow) if spec.name in ("activate", "resume") else []
@@ -268,63 +269,6 @@ def _run_flow_action(request, flow, spec):
     if spec.name == "archive":
         return redirect(modeladmin_url(FLOWS_BASE_URL, "index"))
     return redirect(modeladmin_url(FLOWS_BASE_URL, "edit", target.pk))
-
-
-class EnrollForm(forms.Form):
-    contact_list = forms.ModelChoiceField(
-        queryset=ContactList.objects.all(), required=False, label=gettext_lazy("Everyone on list")
-    )
-    segment = forms.ModelChoiceField(
-        queryset=Segment.objects.all(),
-        required=False,
-        label=gettext_lazy("Or everyone in segment"),
-    )
-
-    def clean(self):
-        data = super().clean()
-        if bool(data.get("contact_list")) == bool(data.get("segment")):
-            raise ValidationError(_("Choose a list or a segment (one of them)."))
-        return data
-
-
-def _enroll(request, flow, spec, edit_url):
-    """Manual enrollment of a list or segment, run in batches by the engine (a job row)."""
-    form = EnrollForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = enroll_audience(flow, **form.cleaned_data, user=request.user)
-        except ValidationError as error:
-            for line in error_messages(error):
-                messages.error(request, line)
-            return redirect(edit_url)
-        messages.success(
-            request,
-            ngettext(
-                "%(n)s contact is entering “%(flow)s” in the background.",
-                "%(n)s contacts are entering “%(flow)s” in the background.",
-                job.total,
-            )
-            % {"n": f"{job.total:,}", "flow": flow},
-        )
-        return redirect(edit_url)
-    effects = [
-        _("Everyone on the list or in the segment you choose enters this flow now."),
-        _(
-            "Contacts already in it, or kept out by its entry conditions or re-entry rule, "
-            "are skipped. Large audiences are enrolled in batches in the background."
-        ),
-    ]
-    context = {
-        "page_title": spec.label,
-        "page_subtitle": flow.name,
-        "header_icon": "group",
-        "effects": effects,
-        "form": form,
-        "submit_label": spec.label,
-        "cancel_url": edit_url,
-        "action_url": spec.url(flow),
-    }
-    return TemplateResponse(request, CONFIRM_TEMPLATE, context)
 
 
 def error_messages(error, instance=None):

@@ -42,15 +42,17 @@ def _send_test_menu_item():
 
 # --- admin (admin.py, panels/, admin views) -----------------------------------------------
 # admin.py registers the "Flows" menu group (modeladmin) when wagtail_hooks imports it; these
-# are the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions.
+# are the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions,
+# manual enrollment (admin_enroll.py).
 
 
 @hooks.register("register_admin_urls")
 def flows_admin_action_urls():
     from django.urls import include, path
 
-    from wagtail_flows.admin_views import urlpatterns
+    from wagtail_flows import admin_enroll, admin_views
 
+    urlpatterns = [*admin_enroll.urlpatterns, *admin_views.urlpatterns]
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
 
 
