@@ -80,7 +80,7 @@ def test_concurrent_deliveries_send_a_message_once(contact, monkeypatch):
     assert len(mail.outbox) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_threads_delivering_the_same_message_send_it_once():
     if connection.vendor == "sqlite":
         pytest.skip("SQLite serialises writers; the CAS is covered by the race above")

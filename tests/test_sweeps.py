@@ -40,13 +40,16 @@ def enrolled_emails(flow):
     return set(Enrollment.objects.filter(flow=flow).values_list("contact__email", flat=True))
 
 
-def run_queued_tasks():
-    """Run what the sweep handed to the ORM broker, as a cluster's worker would."""
+def run_queued_tasks(only=None):
+    """Run what the sweep handed to the ORM broker, as a cluster's worker would (``only``:
+    tasks of this function, leaving the others queued)."""
     from django.utils.module_loading import import_string
 
     for queued in OrmQ.objects.order_by("pk"):
         task = SignedPackage.loads(queued.payload)
         func = task["func"]
+        if only is not None and func != only:
+            continue
         func = import_string(func) if isinstance(func, str) else func
         func(*task["args"], **task["kwargs"])
         queued.delete()

@@ -35,6 +35,17 @@ def enqueue_delivery(message_id):
     )
 
 
+def enqueue_batch(message_ids):
+    """Deliver these messages in one django-q2 task, over one mail connection."""
+    from django_q.tasks import async_task
+
+    return async_task(
+        "wagtail_flows.email_delivery.deliver_batch",
+        list(message_ids),
+        group="wagtail_flows.email",
+    )
+
+
 def _claim(message_id, now):
     due = Q(send_after__isnull=True) | Q(send_after__lte=now)
     claimed = Message.objects.filter(due, pk=message_id, status=MessageStatus.QUEUED).update(

@@ -93,12 +93,22 @@ def claim_due(limit, *, now=None):
     ``advance_enrollment`` for each, or use ``run_due``.
     """
     now = now or timezone.now()
+    return _claim(due_enrollments(now), limit, now)
+
+
+def claim_ids(enrollment_ids, *, now=None):
+    """Claim these open enrollments (those no other worker holds), three queries."""
+    now = now or timezone.now()
+    runs = Enrollment.objects.filter(pk__in=list(enrollment_ids), status__in=OPEN_STATUSES)
+    return _claim(runs.filter(_lease_free(now)).order_by("pk"), len(enrollment_ids), now)
+
+
+def _claim(candidates, limit, now):
     token = uuid.uuid4().hex
     with transaction.atomic():
-        due = due_enrollments(now)
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("pk", flat=True)[:limit])
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
         if not ids:
             return ClaimedBatch((), token)
         Enrollment.objects.filter(pk__in=ids).filter(_lease_free(now)).update(
@@ -113,13 +123,20 @@ def claim_due(limit, *, now=None):
 def run_due(limit, *, now=None):
     """Claim a batch of due enrollments and advance each; the number advanced."""
     now = now or timezone.now()
-    batch = claim_due(limit, now=now)
+    return advance_batch(claim_due(limit, now=now), now=now)
+
+
+def advance_batch(batch, *, now=None):
+    """Advance a claimed batch; one contact's trouble never blocks the others. The emails
+    the batch queued go out together afterwards, over one mail connection."""
+    effects = Effects()
     for enrollment_id in batch:
         try:
-            advance_enrollment(enrollment_id, now=now, claim=batch.token)
-        except Exception:  # one contact's trouble never blocks the others
+            advance_enrollment(enrollment_id, now=now, claim=batch.token, effects=effects)
+        except Exception:
             logger.exception("Advancing enrollment %s failed", enrollment_id)
             release(enrollment_id, batch.token)
+    effects.flush()
     return len(batch)
 
 
@@ -136,13 +153,17 @@ def advance_enrollment(enrollment_id, *, now=None, claim=None, effects=None):
     token = claim or claim_enrollment(enrollment_id, now)
     if not token:
         return None
+    own_effects = effects is None
+    effects = effects or Effects()
     try:
-        return Runner(enrollment_id, token, now, effects or Effects()).run()
+        return Runner(enrollment_id, token, now, effects).run()
     except LostClaim:
         logger.warning("Enrollment %s was taken over by another worker", enrollment_id)
         return None
     finally:
         release(enrollment_id, token)
+        if own_effects:
+            effects.flush()
 
 
 class Runner:
@@ -432,17 +453,13 @@ def retime_waiting(flow, step_id, *, now=None):
 
 def finish_ended_flows(*, now=None, limit=500):
     """Open runs of flows past their end date finish as exited ("flow ended")."""
+    from wagtail_flows.engine.bulk import finish_batch
     from wagtail_flows.models import Flow
 
     now = now or timezone.now()
     ended = Flow.objects.filter(ends_at__lte=now).exclude(status=FlowStatus.DRAFT)
-    runs = Enrollment.objects.filter(flow__in=ended, status__in=OPEN_STATUSES).filter(
-        _lease_free(now)
-    )[:limit]
-    count = 0
-    for enrollment in runs:
-        count += finish(enrollment, EnrollmentStatus.EXITED, "flow ended", now=now)
-    return count
+    runs = Enrollment.objects.filter(flow__in=ended).filter(_lease_free(now))
+    return len(finish_batch(runs, EnrollmentStatus.EXITED, "flow ended", now=now, limit=limit))
 
 
 def flow_status_changed(flow, old, new, **kwargs):

@@ -98,12 +98,14 @@ def run_job_batch(job_id, cursor):
 
 
 def _enroll_batch(job, cursor, size):
-    from wagtail_flows.engine.dispatch import enroll
+    """One batch: the next contacts of the audience enter in bulk (a constant number of
+    queries), due now; one advance task runs them after commit."""
+    from wagtail_flows.engine.bulk import enroll_batch
 
     contacts = list(audience(job).filter(pk__gt=cursor).order_by("pk").distinct()[:size])
     now = timezone.now()
     context = {"manual": {"job": job.pk, "audience": str(job.audience_label)}}
-    enrolled = sum(1 for c in contacts if enroll(job.flow, c, context=context) is not None)
+    enrolled = len(enroll_batch(job.flow, contacts, context_for=lambda c: context, now=now))
     finished = len(contacts) < size
     moved = EnrollmentJob.objects.filter(pk=job.pk, cursor=cursor).update(
         cursor=contacts[-1].pk if contacts else cursor,

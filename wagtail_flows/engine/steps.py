@@ -70,14 +70,31 @@ class StepContext:
 
 
 class Effects:
-    """What leaves the database, performed after the advancing transaction commits."""
+    """What leaves the database, performed after the advancing transaction commits.
+
+    Emails are collected, not sent one by one: ``flush()`` (called once the run, or the
+    whole advance batch, is over) hands them to delivery tasks of ``SEND_BATCH_SIZE``
+    messages, each sent over one connection of the email backend. A message whose step
+    was rolled back is simply not found by delivery.
+    """
 
     simulated = False
 
-    def deliver(self, message):
-        from wagtail_flows import emails
+    def __init__(self):
+        self.messages = []
 
-        transaction.on_commit(lambda: emails.enqueue_delivery(message.pk))
+    def deliver(self, message):
+        self.messages.append(message.pk)
+
+    def flush(self):
+        """Hand the collected messages to delivery, after the current transaction commits."""
+        from wagtail_flows.email_delivery import enqueue_batch
+
+        ids, self.messages = self.messages, []
+        size = max(1, int(flows_settings.SEND_BATCH_SIZE))
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            transaction.on_commit(lambda chunk=chunk: enqueue_batch(chunk))
 
     def notify(self, email):
         transaction.on_commit(lambda: _send_quietly(email))
@@ -118,6 +135,7 @@ class RecordingEffects(Effects):
     simulated = True
 
     def __init__(self):
+        super().__init__()
         self.records = []
 
     def deliver(self, message):

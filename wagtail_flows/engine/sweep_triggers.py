@@ -36,8 +36,9 @@ ACTIVITY_FIELDS = {
 }
 
 
-def fire(flows, clock):
-    """Enroll the contacts each time-based trigger matches; returns counts per trigger type."""
+def fire(flows, clock, advance_now=None):
+    """Enroll the contacts each time-based trigger matches; returns counts per trigger type.
+    ``advance_now`` is the clock the advance tasks of the new runs get (None: their own)."""
     counts = {"inactive": 0, "engagement": 0, "date_reached": 0}
     for flow, triggers in flows:
         for trigger in triggers:
@@ -45,28 +46,31 @@ def fire(flows, clock):
             if finder is None:
                 continue
             contacts, context = finder(flow, trigger.value, clock)
-            counts[trigger.block_type] += enroll_found(flow, trigger, contacts, context, clock)
+            enrolled = enroll_found(flow, trigger, contacts, context, clock, advance_now)
+            counts[trigger.block_type] += enrolled
     return counts
 
 
-def enroll_found(flow, trigger, contacts, context, clock):
-    from wagtail_flows import conditions
-    from wagtail_flows.engine.dispatch import enroll
+def enroll_found(flow, trigger, contacts, context, clock, advance_now=None):
+    """Enroll one batch of the contacts a trigger found, in bulk (``bulk.enroll_batch``)."""
+    from wagtail_flows.engine.bulk import enroll_batch
 
-    contacts = contacts.filter(conditions.to_q(flow.entry_conditions, match=flow.entry_match))
     contacts = contacts.exclude(
         Exists(
             Enrollment.objects.filter(flow=flow, contact=OuterRef("pk"), status__in=OPEN_STATUSES)
         )
     )
     size = max(1, int(flows_settings.SWEEP_BATCH_SIZE))
-    enrolled = 0
-    for contact in contacts.order_by("pk")[:size]:
+    found = list(contacts.order_by("pk")[:size])
+
+    def context_for(contact):
         extra = context(contact) if callable(context) else context
-        run_context = {"trigger": trigger.block_type, **extra}
-        if enroll(flow, contact, context=run_context, now=clock) is not None:
-            enrolled += 1
-    return enrolled
+        return {"trigger": trigger.block_type, **extra}
+
+    started = enroll_batch(
+        flow, found, context_for=context_for, now=clock, advance_now=advance_now
+    )
+    return len(started)
 
 
 def _enrolled_since(flow, since):
@@ -200,7 +204,7 @@ def find_date_reached(flow, value, clock):
 def end_runs_for_old_dates(flow, value, clock):
     """A new date resets the pending reminder: open runs started for a date the contact no
     longer has end at once (the new date fires in its own time)."""
-    from wagtail_flows.engine.advance import finish
+    from wagtail_flows.engine.bulk import finish_batch
 
     stale = (
         Enrollment.objects.filter(
@@ -213,8 +217,8 @@ def end_runs_for_old_dates(flow, value, clock):
         )
         .filter(Q(current__isnull=True) | ~Q(fired_for=F("current")))
     )
-    for enrollment in stale[: max(1, int(flows_settings.SWEEP_BATCH_SIZE))]:
-        finish(enrollment, EnrollmentStatus.EXITED, "date changed", now=clock)
+    size = max(1, int(flows_settings.SWEEP_BATCH_SIZE))
+    finish_batch(stale, EnrollmentStatus.EXITED, "date changed", now=clock, limit=size)
 
 
 FINDERS = {

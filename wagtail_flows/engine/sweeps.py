@@ -46,8 +46,9 @@ def run_sweep(now=None):
         "enrolled": {},
     }
     flows = live_flows_with_sweep_triggers(clock)
-    report["carts_abandoned"], carts_enrolled = emit_abandoned_carts(flows, clock)
-    report["enrolled"] = {"cart_abandoned": carts_enrolled, **sweep_triggers.fire(flows, clock)}
+    report["carts_abandoned"], carts_enrolled = emit_abandoned_carts(flows, clock, now)
+    fired = sweep_triggers.fire(flows, clock, advance_now=now)
+    report["enrolled"] = {"cart_abandoned": carts_enrolled, **fired}
     report["ended_flows_exited"] = finish_ended_flows(clock)
     report["jobs_resumed"] = resume_stalled_jobs(clock)
     report.update(email_housekeeping(clock))
@@ -118,10 +119,11 @@ def flow_since(flow):
 # --- abandoned carts -------------------------------------------------------------------------
 
 
-def emit_abandoned_carts(flows, clock):
+def emit_abandoned_carts(flows, clock, advance_now=None):
     """Carts whose last update is older than a live flow's ``after_hours`` with no order
     since: record one ``cart_abandoned`` event per cart (and threshold) and enroll the flows
-    with that threshold, in one transaction per cart. Returns ``(events, enrolled)``."""
+    with that threshold — per threshold, one batch in one transaction and a constant number
+    of queries. Returns ``(events, enrolled)``."""
     by_hours = {}
     for flow, triggers in flows:
         for trigger in triggers:
@@ -131,9 +133,14 @@ def emit_abandoned_carts(flows, clock):
     events = enrolled = 0
     for hours, hour_flows in by_hours.items():
         since = min(flow_since(flow) for flow in hour_flows)
-        for cart in abandoned_carts(hours, since, clock)[: batch_size()]:
-            events += 1
-            enrolled += _report_cart(cart, hours, hour_flows, clock)
+        carts = list(abandoned_carts(hours, since, clock)[: batch_size()])
+        if not carts:
+            continue
+        with transaction.atomic():
+            reported = list(zip(carts, record_abandoned(carts, hours, clock), strict=True))
+            for flow in hour_flows:
+                enrolled += _enroll_carts(flow, reported, clock, advance_now)
+        events += len(reported)
     return events, enrolled
 
 
@@ -164,26 +171,60 @@ def abandoned_carts(hours, since, clock):
     )
 
 
-def _report_cart(cart, hours, flows, clock):
-    from wagtail_flows.engine.dispatch import enroll
-    from wagtail_flows.tracking import record_event
+def record_abandoned(carts, hours, clock):
+    """One ``cart_abandoned`` event per cart, in one INSERT. Like ``tracking.record_event``:
+    marked for dispatch when a flow's goal or exit listens (one dispatch task for all), and
+    ``event_recorded`` is sent for each."""
+    from wagtail_flows.engine.dispatch import is_listened
+    from wagtail_flows.signals import event_recorded
 
-    data = dict(cart.data or {})
-    data.update({"after_hours": hours, "cart_updated_at": cart.created_at.isoformat()})
-    enrolled = 0
-    with transaction.atomic():
-        event = record_event(
-            EventKind.CART_ABANDONED,
-            contact=cart.contact,
-            object_id=cart.object_id,
-            value=cart.value,
-            data=data,
-            at=clock,
-        )
-        for flow in flows:
-            if cart.created_at >= flow_since(flow):
-                enrolled += enroll(flow, cart.contact, event=event, now=clock) is not None
-    return enrolled
+    listened = is_listened(EventKind.CART_ABANDONED)
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                kind=EventKind.CART_ABANDONED,
+                contact=cart.contact,
+                object_id=cart.object_id,
+                value=cart.value,
+                data={
+                    **(cart.data or {}),
+                    "after_hours": hours,
+                    "cart_updated_at": cart.created_at.isoformat(),
+                },
+                created_at=clock,
+                pending_dispatch=listened,
+            )
+            for cart in carts
+        ]
+    )
+    if listened:
+        ids = [event.pk for event in events]
+        transaction.on_commit(lambda: enqueue(DISPATCH_BATCH_FUNC, ids))
+    for event in events:
+        event_recorded.send(sender=Event, event=event)
+    return events
+
+
+def _enroll_carts(flow, reported, clock, advance_now):
+    """Enroll each contact whose cart was abandoned while the flow was live (their first
+    such cart of the batch); the run's context holds the cart."""
+    from wagtail_flows.engine.bulk import enroll_batch
+    from wagtail_flows.engine.dispatch import event_context
+
+    first = {}
+    for cart, event in reported:
+        if cart.created_at >= flow_since(flow):
+            first.setdefault(event.contact_id, event)
+    contacts = [event.contact for event in first.values()]
+
+    def context_for(contact):
+        event = first[contact.pk]
+        return event_context(event), event
+
+    started = enroll_batch(
+        flow, contacts, context_for=context_for, now=clock, advance_now=advance_now
+    )
+    return len(started)
 
 
 # --- housekeeping -----------------------------------------------------------------------------

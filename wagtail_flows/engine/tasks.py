@@ -93,18 +93,14 @@ def ensure_schedule(using="default"):
 # --- batches ---------------------------------------------------------------------------------
 
 
-def advance_batch_task(enrollment_ids, claim, now=None):
-    """Advance the enrollments the sweep claimed together (``claim`` is the batch's token);
-    one failing contact never blocks the others."""
-    from wagtail_flows.engine.advance import advance_enrollment, release
+def advance_batch_task(enrollment_ids, claim=None, now=None):
+    """Advance enrollments together: the sweep's claimed batch (``claim`` is its token), or
+    runs just enrolled in bulk (no token: claimed here). One failing contact never blocks
+    the others; the batch's emails go out over one mail connection."""
+    from wagtail_flows.engine.advance import ClaimedBatch, advance_batch, claim_ids
 
-    for enrollment_id in enrollment_ids:
-        try:
-            advance_enrollment(enrollment_id, now=now, claim=claim)
-        except Exception:
-            logger.exception("Advancing enrollment %s failed", enrollment_id)
-            release(enrollment_id, claim)
-    return len(enrollment_ids)
+    batch = ClaimedBatch(enrollment_ids, claim) if claim else claim_ids(enrollment_ids, now=now)
+    return advance_batch(batch, now=now)
 
 
 def dispatch_batch_task(event_ids):

@@ -1,0 +1,146 @@
+"""Enroll and finish many contacts at once: a constant number of queries per batch.
+
+``dispatch.enroll`` starts one run for one contact (an event's dispatch). The sweep's
+time-based triggers and manual enrollment start runs for a whole batch; they use
+``enroll_batch``, which applies the same rules — the flow is live and within its dates, the
+entry conditions hold, the re-entry policy allows it — as set-based filters, inserts the
+runs in one ``bulk_create`` (``ignore_conflicts``: the partial unique constraint keeps a
+contact that another worker enrolled at the same moment to one open run), and hands the
+new runs to one advance task. Ending runs in bulk (``finish_batch``) is one SELECT and one
+UPDATE.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from wagtail_flows import conditions, signals
+from wagtail_flows.engine.steps import Effects
+from wagtail_flows.models import Contact, Enrollment
+from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
+from wagtail_flows.models.flows import Reentry
+
+
+def reentry_blocked(flow, now):
+    """A condition over ``Contact``: whom the flow's re-entry policy keeps out now (None
+    when nobody: ``always`` restarts an open run instead). Mirrors
+    ``dispatch.reentry_allows``."""
+    runs = Enrollment.objects.filter(flow=flow, contact=OuterRef("pk"))
+    has_open = Q(Exists(runs.filter(status__in=OPEN_STATUSES)))
+    if flow.reentry == Reentry.ALWAYS:
+        return None
+    if flow.reentry == Reentry.AFTER_EXIT:
+        return has_open
+    if flow.reentry == Reentry.AFTER_DAYS:
+        recent = now - timedelta(days=flow.reentry_days or 0)
+        return has_open | Q(Exists(runs.filter(enrolled_at__gt=recent)))
+    return Q(Exists(runs))  # never
+
+
+def eligible_ids(flow, contact_ids, now):
+    """The contacts among ``contact_ids`` who may start a run in ``flow`` now (one query)."""
+    from wagtail_flows.engine.dispatch import can_enroll
+
+    if not contact_ids or not can_enroll(flow, now):
+        return set()
+    entry = conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)
+    eligible = Contact.objects.filter(pk__in=contact_ids).filter(entry)
+    blocked = reentry_blocked(flow, now)
+    if blocked is not None:
+        eligible = eligible.exclude(blocked)
+    return set(eligible.values_list("pk", flat=True))
+
+
+def enroll_batch(flow, contacts, *, context_for, now=None, effects=None, advance_now=None):
+    """Start runs in ``flow`` for those of ``contacts`` (Contact objects) who may enter.
+
+    ``context_for(contact)`` gives each run's context; it may carry ``trigger_event``
+    (an Event) besides the context dict, as ``(context, event)``. The new runs are due now;
+    one advance task (after commit) runs them — if it is lost, the sweep finds them due.
+    Returns the new enrollments. Queries: one to filter, one to insert (SQLite splits the
+    insert in chunks of ~55 rows, its 999-variable limit), one to read the new rows back,
+    plus one SELECT and one UPDATE when re-entry ``always`` restarts open runs.
+    """
+    now = now or timezone.now()
+    effects = effects or Effects()
+    allowed = eligible_ids(flow, [c.pk for c in contacts], now)
+    contacts = list({c.pk: c for c in contacts if c.pk in allowed}.values())
+    if not contacts:
+        return []
+    birth = uuid.uuid4().hex  # marks this batch's rows, to read them back
+    with transaction.atomic():
+        if flow.reentry == Reentry.ALWAYS:
+            open_runs = Enrollment.objects.filter(
+                flow=flow, contact__in=[c.pk for c in contacts], status__in=OPEN_STATUSES
+            )
+            finish_batch(open_runs, EnrollmentStatus.EXITED, "entered again", now=now)
+        Enrollment.objects.bulk_create(
+            [_new_run(flow, contact, context_for(contact), now, birth) for contact in contacts],
+            ignore_conflicts=True,
+        )
+        created = list(
+            Enrollment.objects.filter(
+                flow=flow, contact__in=[c.pk for c in contacts], claimed_by=birth
+            ).order_by("pk")
+        )
+    by_pk = {c.pk: c for c in contacts}
+    for enrollment in created:
+        enrollment.flow = flow
+        enrollment.contact = by_pk[enrollment.contact_id]
+        effects.signal(signals.contact_enrolled, enrollment=enrollment)
+    if created:
+        hand_to_advance([e.pk for e in created], advance_now)
+    return created
+
+
+def _new_run(flow, contact, context, now, birth):
+    context, event = context if isinstance(context, tuple) else (context, None)
+    return Enrollment(
+        flow=flow,
+        contact=contact,
+        status=EnrollmentStatus.ACTIVE,
+        next_run_at=now,
+        context=context,
+        trigger_event=event,
+        enrolled_at=now,
+        claimed_by=birth,  # not a lease (claimed_until stays empty): the sweep may take them
+    )
+
+
+def hand_to_advance(enrollment_ids, now=None):
+    """After commit, one task advances these runs (it claims them itself)."""
+    from wagtail_flows.engine.tasks import ADVANCE_BATCH_FUNC, enqueue
+
+    ids = list(enrollment_ids)
+    transaction.on_commit(lambda: enqueue(ADVANCE_BATCH_FUNC, ids, None, now))
+
+
+def finish_batch(runs, status, reason, *, now=None, limit=None, effects=None):
+    """End the open runs of the queryset ``runs`` (at most ``limit``) in one SELECT and one
+    UPDATE; returns the runs it ended. Rows another worker has locked are skipped (they are
+    taken next time); the UPDATE still checks each is open, so nothing ends twice."""
+    now = now or timezone.now()
+    effects = effects or Effects()
+    with transaction.atomic():
+        runs = runs.filter(status__in=OPEN_STATUSES).order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            runs = runs.select_for_update(skip_locked=True, of=("self",))
+        ended = list(runs[:limit] if limit else runs)
+        if not ended:
+            return []
+        Enrollment.objects.filter(
+            pk__in=[run.pk for run in ended], status__in=OPEN_STATUSES
+        ).update(
+            status=status,
+            exit_reason=(reason or "")[:255],
+            finished_at=now,
+            next_run_at=None,
+            wakes_on_event=False,
+        )
+    for run in ended:
+        run.status, run.exit_reason, run.finished_at, run.next_run_at = status, reason, now, None
+        effects.signal(signals.enrollment_finished, enrollment=run, status=status)
+    return ended
