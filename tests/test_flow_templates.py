@@ -8,81 +8,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tests.factories import ContactFactory, make_document, make_form_page, make_standard_page
-from wagtail_flows import flow_templates, tracking
-from wagtail_flows.engine.dispatch import dispatch_event
-from wagtail_flows.engine.sweeps import run_sweep
+from tests.flow_stories import Story, go_live, run_of, set_property
+from wagtail_flows import flow_templates
 from wagtail_flows.flow_templates.builder import email_pages
-from wagtail_flows.models import (
-    ContactList,
-    EmailLibraryPage,
-    EmailPage,
-    Enrollment,
-    Flow,
-    Message,
-    StepRun,
-)
+from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage, Flow, StepRun
 
 pytestmark = pytest.mark.django_db
-
-
-# --- the story harness: real entry points on a simulated clock -------------------------------
-
-
-class Story:
-    """Events in through capture (``record_event``) and dispatch, time moved by the sweep."""
-
-    def __init__(self):
-        self.now = timezone.now().replace(microsecond=0) + timedelta(minutes=1)
-
-    def at(self, **delta):
-        """Move the clock; the sweep runs, then again for the runs it started (in production
-        their advance task runs at once)."""
-        self.now += timedelta(**delta)
-        run_sweep(now=self.now)
-        run_sweep(now=self.now)
-        return self
-
-    def until(self, when):
-        return self.at(seconds=(when - self.now).total_seconds())
-
-    def event(self, kind, contact, **fields):
-        event = tracking.record_event(kind, contact=contact, at=self.now, **fields)
-        self.dispatch(event)
-        return event
-
-    def dispatch(self, event):
-        dispatch_event(event.pk, now=self.now)
-        run_sweep(now=self.now)
-
-    def latest(self, contact, kind):
-        return self.dispatch(contact.events.filter(kind=kind).latest("pk"))
-
-    def order(self, contact, sku="SKU-1", total="30.00"):
-        items = [{"sku": sku, "name": "Thing", "price": total, "quantity": 1}]
-        return self.event(
-            "order_placed", contact, object_id="order-1", value=total, data={"items": items}
-        )
-
-
-def go_live(flow):
-    for page in email_pages(flow):
-        page.get_latest_revision().publish()
-    flow.refresh_from_db()
-    flow.validate_for_activation()
-    flow.activate()
-    return flow
-
-
-def sent(contact, flow=None):
-    """Titles of the starter emails queued for ``contact``, oldest first."""
-    messages = Message.objects.filter(contact=contact).order_by("created_at", "pk")
-    if flow is not None:
-        messages = messages.filter(enrollment__flow=flow)
-    return [m.page.title.split(": ", 1)[1] for m in messages]
-
-
-def run_of(flow, contact):
-    return Enrollment.objects.filter(flow=flow, contact=contact).latest("pk")
 
 
 @pytest.fixture
@@ -181,11 +112,6 @@ def visits(story, contact, page, count):
     for _ in range(count):
         story.event("page_viewed", contact, page=page)
     story.at(minutes=1)
-
-
-def set_property(contact, name, value):
-    contact.properties[name] = value if isinstance(value, int) else str(value)
-    contact.save(update_fields=["properties"])
 
 
 # --- every template ------------------------------------------------------------------------
@@ -290,6 +216,7 @@ def test_lead_conversion_gets_an_end_date(site_pages):
         ("event-webinar", {"registration_form": "pricing"}, "registration_form"),
         ("abandoned-cart", {"after_hours": "0"}, "after_hours"),
         ("super-lead", {"sales_team": "not an address"}, "sales_team"),
+        ("super-lead", {"min_open_rate": "150"}, "min_open_rate"),
         ("welcome-series", {"colour": "red"}, "colour"),
     ],
 )

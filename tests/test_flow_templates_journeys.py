@@ -1,17 +1,25 @@
-"""More catalog stories, one per template: engagement, grading, commerce follow-ups."""
+"""The catalog's interest-and-engagement stories, and the commerce follow-ups, one per
+template: emails, list/tag/stage changes, how each run ends, and the simulator's agreement."""
 
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
-from tests.factories import ContactFactory, make_form_page, make_standard_page
-from tests.test_flow_templates import Story, go_live, run_of, sent
+from tests.factories import ContactFactory, make_email_page, make_form_page, make_standard_page
+from tests.flow_stories import Story, go_live, run_of, sent, statuses
 from tests.test_flow_templates_stories import lists_of, tags_of
-from wagtail_flows import emails, flow_templates
+from wagtail_flows import emails, flow_templates, tokens
 from wagtail_flows.models import ContactList, Message, StepRun
 
 pytestmark = pytest.mark.django_db
+
+SIM_CANNOT_CHANGE_SCORE = (
+    "simulate() replays events, not the contact changes behind them: a score_changed "
+    "SimEvent leaves the score as it was, so a branch waiting for score ≥ N times out "
+    "(“no” after 14 days) where the engine said “yes” on the day the score rose"
+)
 
 
 @pytest.fixture
@@ -37,15 +45,21 @@ def test_visitor_conversion_lists_the_visitor_and_mails_their_code(ann):
             "visitor-conversion", {"form_page": form.pk, "coupon_code": "HELLO10"}
         )
     )
-    Story().event("form_submitted", ann, page=form)
+    story = Story()
+    story.event("form_submitted", ann, page=form)
     assert lists_of(ann) == ["Visitor subscribers"]
     assert sent(ann) == ["Your discount"]
     emails.deliver_message(Message.objects.get(contact=ann).pk)
     assert "HELLO10" in mail.outbox[0].body and mail.outbox[0].to == ["ann@example.com"]
-    assert run_of(flow, ann).status == "completed"
+    assert statuses(flow, ann) == ["completed"]
+    story.assert_simulator_agrees(flow, ann)
 
 
-def test_lead_nurturing_waits_for_a_second_form_and_makes_mqls(ann, bob):
+# --- lead nurturing -------------------------------------------------------------------------
+
+
+def play_lead_nurturing(ann, bob):
+    """Both fill in two forms; on day 5 Ann's score rises to the MQL threshold."""
     form = make_form_page("Guide request")
     flow = go_live(flow_templates.create_flow("lead-nurturing", {"mql_score": 50}))
     story = Story()
@@ -56,16 +70,31 @@ def test_lead_nurturing_waits_for_a_second_form_and_makes_mqls(ann, bob):
     assert sent(ann) == sent(bob) == ["Case study"]
     story.at(days=3)
     assert sent(ann) == ["Case study", "Free demo invitation"]
-
     story.at(days=2)
     ann.change_score(40)
     story.latest(ann, "score_changed")
-    ann.refresh_from_db()
-    assert (ann.score, ann.stage) == (50, "mql")
     story.at(days=14)
-    bob.refresh_from_db()
+    return story, flow
+
+
+def test_lead_nurturing_waits_for_a_second_form_and_makes_mqls(ann, bob):
+    story, flow = play_lead_nurturing(ann, bob)
+    ann.refresh_from_db(), bob.refresh_from_db()
+    assert (ann.score, ann.stage) == (50, "mql")
     assert (bob.score, bob.stage) == (10, "subscriber")
-    assert run_of(flow, ann).status == run_of(flow, bob).status == "completed"
+    became_mql = StepRun.objects.get(enrollment=run_of(flow, ann), step_type="set_stage")
+    assert became_mql.created_at - run_of(flow, ann).enrolled_at == timedelta(days=5)
+    assert statuses(flow, ann) == statuses(flow, bob) == ["completed"]
+    story.assert_simulator_agrees(flow, bob)
+
+
+@pytest.mark.xfail(strict=True, reason=SIM_CANNOT_CHANGE_SCORE)
+def test_the_simulator_predicts_the_lead_whose_score_rose(ann, bob):
+    story, flow = play_lead_nurturing(ann, bob)
+    story.assert_simulator_agrees(flow, ann)
+
+
+# --- super lead -----------------------------------------------------------------------------
 
 
 def test_super_leads_are_listed_mailed_and_passed_to_sales(ann, bob, settings):
@@ -79,8 +108,56 @@ def test_super_leads_are_listed_mailed_and_passed_to_sales(ann, bob, settings):
     story.at(minutes=5)
     assert lists_of(ann) == ["Super leads"] and sent(ann) == ["Personal note"]
     assert notified(flow, ann) == 1
+    assert statuses(flow, ann) == ["completed"]
     assert lists_of(bob) == [] and not flow.enrollments.filter(contact=bob).exists()
     assert flow.steps[-1].value["recipients"] == "sales@example.com"
+    story.assert_simulator_agrees(flow, ann)
+
+
+def opened_emails(client, contact, sent_count, opened_count, at):
+    """``contact`` got ``sent_count`` emails before ``at`` and opened ``opened_count``."""
+    page = make_email_page()
+    for index in range(sent_count):
+        message = Message.objects.create(
+            contact=contact,
+            page=page,
+            to_email=contact.email,
+            subject="Our news",
+            status="sent",
+            created_at=at - timedelta(days=sent_count - index),
+            sent_at=at - timedelta(days=sent_count - index),
+        )
+        if index < opened_count:
+            pixel = reverse("wagtail_flows:open", args=[tokens.make_token(message.pk, "o")])
+            assert client.get(pixel).status_code == 200
+
+
+def test_super_leads_can_be_the_readers_who_open_most_emails(ann, bob, client):
+    flow = go_live(
+        flow_templates.create_flow(
+            "super-lead",
+            {
+                "min_open_rate": 50,
+                "min_click_rate": 30,
+                "last_emails": 4,
+                "sales_team": "s@example.com",
+            },
+        )
+    )
+    engagement = flow.triggers[0].value
+    assert (engagement["min_open_rate"], engagement["min_click_rate"]) == (50, 30)
+    assert engagement["last_emails"] == 4
+    story = Story().watch(ann, bob)
+    opened_emails(client, ann, sent_count=4, opened_count=2, at=story.now)
+    opened_emails(client, bob, sent_count=4, opened_count=1, at=story.now)
+    story.at(minutes=5)
+    assert lists_of(ann) == ["Super leads"] and sent(ann, flow) == ["Personal note"]
+    assert statuses(flow, ann) == ["completed"]
+    assert not flow.enrollments.filter(contact=bob).exists()
+    story.assert_simulator_agrees(flow, ann)
+
+
+# --- website activity, topics, sales --------------------------------------------------------
 
 
 def test_website_activity_follows_up_pricing_and_about_visitors_differently(ann, bob):
@@ -100,28 +177,63 @@ def test_website_activity_follows_up_pricing_and_about_visitors_differently(ann,
     assert sent(bob) == ["About-us testimonials"]
     story.at(days=1)
     story.event("page_viewed", ann, page=pricing)
-    assert flow.enrollments.filter(contact=ann).count() == 1  # once a month at most
+    assert statuses(flow, ann) == ["completed"]  # once a month at most
+    assert statuses(flow, bob) == ["completed"]
+    story.assert_simulator_agrees(flow, ann, bob)
+
+
+def topic_flow(section, topic):
+    return go_live(
+        flow_templates.create_flow("topic-automation", {"topic_page": section.pk, "topic": topic})
+    )
 
 
 def test_topic_automation_tags_readers_of_the_topic_and_sends_its_series(ann, bob):
     section = make_standard_page("Gardening")
     roses = make_standard_page("Roses", parent=section)
     elsewhere = make_standard_page("Cooking")
-    flow = go_live(
-        flow_templates.create_flow(
-            "topic-automation", {"topic_page": section.pk, "topic": "gardening"}
-        )
-    )
+    flow = topic_flow(section, "gardening")
     story = Story()
     story.event("page_viewed", ann, page=roses)
     assert not flow.enrollments.exists()
     story.event("page_viewed", ann, page=section)
     for _ in range(3):
         story.event("page_viewed", bob, page=elsewhere)
-    assert tags_of(ann) == ["gardening"] and sent(ann) == ["1. Topic introduction"]
+    assert tags_of(ann) == ["gardening", "topic-series"]
+    assert sent(ann) == ["1. Topic introduction"]
     story.at(days=4)
     assert sent(ann) == ["1. Topic introduction", "2. Topic deep dive"]
+    assert statuses(flow, ann) == ["completed"]
     assert tags_of(bob) == [] and sent(bob) == []
+    story.assert_simulator_agrees(flow, ann)
+
+
+def test_a_reader_of_one_topic_never_gets_another_topics_series(ann, bob):
+    gardening_section, cooking_section = (
+        make_standard_page("Gardening"),
+        make_standard_page("Cooking"),
+    )
+    gardening = topic_flow(gardening_section, "gardening")
+    cooking = topic_flow(cooking_section, "cooking")
+    story = Story()
+    for _ in range(2):
+        story.event("page_viewed", ann, page=gardening_section)
+        story.event("page_viewed", bob, page=cooking_section)
+    story.at(days=1)
+    for _ in range(2):
+        story.event("page_viewed", ann, page=cooking_section)
+    story.at(days=4)
+
+    assert sent(ann) == ["1. Topic introduction", "2. Topic deep dive"]
+    assert {m.enrollment.flow for m in Message.objects.filter(contact=ann)} == {gardening}
+    assert tags_of(ann) == ["gardening", "topic-series"]
+    assert statuses(cooking, ann) == ["exited"]
+    assert run_of(cooking, ann).exit_reason == "Already gets another topic's series"
+    assert sent(bob, cooking) == ["1. Topic introduction", "2. Topic deep dive"]
+    assert tags_of(bob) == ["cooking", "topic-series"]
+    assert statuses(gardening, ann) == statuses(cooking, bob) == ["completed"]
+    story.assert_simulator_agrees(gardening, ann)
+    story.assert_simulator_agrees(cooking, ann, bob)
 
 
 def test_sales_hear_about_pricing_visitors_once_a_week(ann):
@@ -140,6 +252,11 @@ def test_sales_hear_about_pricing_visitors_once_a_week(ann):
     story.at(days=7)
     story.event("page_viewed", ann, page=pricing)
     assert notified(flow, ann) == 2
+    assert statuses(flow, ann) == ["completed", "completed"]
+    story.assert_simulator_agrees(flow, ann)
+
+
+# --- evangelists and grades ------------------------------------------------------------------
 
 
 def test_evangelists_are_engaged_customers_only(ann, bob):
@@ -154,7 +271,9 @@ def test_evangelists_are_engaged_customers_only(ann, bob):
     ann.refresh_from_db()
     assert lists_of(ann) == ["Evangelists"] and ann.stage == "evangelist"
     assert sent(ann) == ["Review invitation"]
+    assert statuses(flow, ann) == ["completed"]
     assert not flow.enrollments.filter(contact=bob).exists()
+    story.assert_simulator_agrees(flow, ann)
 
 
 def test_lead_grading_sorts_the_nurture_list_into_grades_after_five_weeks():
@@ -175,10 +294,14 @@ def test_lead_grading_sorts_the_nurture_list_into_grades_after_five_weeks():
         ["Grade D", "Newsletter"],
     ]
     assert {run_of(flow, c).status for c in people} == {"completed"}
+    story.assert_simulator_agrees(flow, *people)
+
+
+# --- commerce follow-ups ---------------------------------------------------------------------
 
 
 def test_new_customers_from_a_first_order_get_the_onboarding_series(ann):
-    go_live(flow_templates.create_flow("purchase-list-move"))
+    purchase = go_live(flow_templates.create_flow("purchase-list-move"))
     onboarding = go_live(flow_templates.create_flow("new-customer-onboarding"))
     story = Story()
     story.order(ann)
@@ -190,6 +313,9 @@ def test_new_customers_from_a_first_order_get_the_onboarding_series(ann):
         m.created_at - start for m in Message.objects.filter(contact=ann).order_by("created_at")
     ]
     assert offsets == [timedelta(0), timedelta(days=3), timedelta(days=10)]
+    assert statuses(purchase, ann) == statuses(onboarding, ann) == ["completed"]
+    story.assert_simulator_agrees(purchase, ann)
+    story.assert_simulator_agrees(onboarding, ann)
 
 
 def test_upsell_recommends_a_week_after_buying_the_product(ann, bob):
@@ -202,17 +328,6 @@ def test_upsell_recommends_a_week_after_buying_the_product(ann, bob):
     story.at(days=1)
     assert sent(ann) == ["Recommendations"] and sent(bob) == []
     assert run_of(flow, ann).context["order"]["items"][0]["sku"] == "CAM-1"
-
-
-def test_product_engagement_invites_power_users_and_teaches_the_others(ann, bob):
-    story = Story()
-    for _ in range(4):
-        story.event("custom", ann, name="feature_used")
-    flow = go_live(flow_templates.create_flow("product-engagement", {"min_uses": 5}))
-    story.event("custom", ann, name="feature_used")
-    story.event("custom", bob, name="feature_used")
-    assert tags_of(ann) == ["power-user"] and sent(ann) == ["Success story invite"]
-    assert sent(bob) == []
-    story.at(days=7)
-    assert sent(bob) == ["Feature tips"]
-    assert run_of(flow, bob).status == "completed"
+    assert statuses(flow, ann) == ["completed"]
+    assert not flow.enrollments.filter(contact=bob).exists()
+    story.assert_simulator_agrees(flow, ann)

@@ -1,23 +1,27 @@
-"""The catalog's stories, played through the richest templates on a simulated clock: which
-emails go to whom and when, the list/tag/stage changes, how each run ends, and that the
-simulator predicts the same path."""
+"""The catalog's stories for acquisition and commerce, played through the templates on a
+simulated clock: which emails go to whom and when, the list/tag/stage changes, how each run
+ends, and that the simulator predicts the path each contact took."""
 
-import datetime as dt
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import ContactFactory, make_document, make_form_page, make_standard_page
-from tests.test_flow_templates import Story, go_live, run_of, sent, set_property
+from tests.factories import ContactFactory, make_document, make_form_page
+from tests.flow_stories import Story, go_live, run_of, sent, set_property, statuses
 from wagtail_flows import emails, flow_templates, tokens
-from wagtail_flows.engine.simulate import SimEvent, simulate
 from wagtail_flows.engine.sweep_triggers import site_timezone
-from wagtail_flows.engine.timing import local_instant
 from wagtail_flows.models import ContactList, Message
 
 pytestmark = pytest.mark.django_db
+
+# Where the simulator cannot follow the engine (wagtail_flows/engine/simulate.py), the
+# comparison is its own strict xfail, so it turns red the day the simulator learns it.
+SIM_CANNOT_CLICK = (
+    "simulate(): a replayed link_clicked SimEvent records an Event but marks no Message "
+    "clicked, so a clicked_email branch takes “no” where the engine took “yes”"
+)
 
 
 def lists_of(contact):
@@ -37,13 +41,8 @@ def email_times(contact, flow):
     )
 
 
-def predicted_emails(flow, start, events=(), until=timedelta(days=30)):
-    """(step id, when) of the emails the simulator predicts, and how it says the run ends."""
-    sample = ContactFactory(email="sample@example.com")
-    path = simulate(flow, sample, events=events, until=until, start=start)
-    emails_ = [(p.step_id, p.at) for p in path if p.step_type == "send_email"]
-    ends = [p.outcome for p in path if p.step_type == "end"]
-    return emails_, (ends[-1] if ends else "open")
+def sent_on(message):
+    return timezone.localtime(message.created_at, site_timezone()).date()
 
 
 @pytest.fixture
@@ -69,7 +68,6 @@ def test_abandoned_cart_reminds_twice_then_stops_when_they_order(ann):
     assert sent(ann) == []
     story.at(hours=1, minutes=1)
     assert sent(ann) == ["1. You left something behind"]
-    first_sent = story.now
     story.at(days=1)
     assert sent(ann) == ["1. You left something behind", "2. A little extra"]
 
@@ -81,13 +79,11 @@ def test_abandoned_cart_reminds_twice_then_stops_when_they_order(ann):
     assert run.status == "converted"
     assert sent(ann) == ["1. You left something behind", "2. A little extra"]
     assert run.context["cart"]["id"] == "cart-1"
-
-    predicted, ending = predicted_emails(
-        flow, first_sent, events=[SimEvent(at=timedelta(days=1, hours=2), kind="order_placed")]
-    )
-    assert predicted == email_times(ann, flow)
-    assert ending == "converted"
-    assert first_sent - left == timedelta(hours=4, minutes=1)
+    assert [t - left for _, t in email_times(ann, flow)] == [
+        timedelta(hours=4, minutes=1),
+        timedelta(days=1, hours=4, minutes=1),
+    ]
+    story.assert_simulator_agrees(flow, ann)
 
 
 def test_abandoned_cart_without_an_order_sends_the_faq_and_completes(ann):
@@ -95,16 +91,14 @@ def test_abandoned_cart_without_an_order_sends_the_faq_and_completes(ann):
     story = Story()
     story.event("cart_updated", ann, object_id="cart-9", value="10.00")
     story.at(hours=2, minutes=1)
-    start = story.now
     story.at(days=1).at(days=2)
     assert sent(ann) == [
         "1. You left something behind",
         "2. A little extra",
         "3. Questions answered",
     ]
-    assert run_of(flow, ann).status == "completed"
-    predicted, ending = predicted_emails(flow, start)
-    assert predicted == email_times(ann, flow) and ending == "completed"
+    assert statuses(flow, ann) == ["completed"]
+    story.assert_simulator_agrees(flow, ann)
 
 
 # --- lead conversion, 7 days ----------------------------------------------------------------
@@ -147,8 +141,7 @@ def test_lead_conversion_runs_its_week_and_converts_buyers(ann, bob):
         timedelta(days=6),
         timedelta(days=7),
     ]
-    predicted, ending = predicted_emails(flow, start)
-    assert predicted == email_times(ann, flow) and ending == "completed"
+    story.assert_simulator_agrees(flow, ann, bob, carol)
 
     # The flow has an end date: after it, joining the list starts nothing.
     dave = ContactFactory(email="dave@example.com")
@@ -169,100 +162,107 @@ def test_an_order_moves_the_buyer_from_visitors_to_customers(ann):
     ann.refresh_from_db()
     assert lists_of(ann) == ["Customers"]
     assert ann.stage == "customer"
-    assert run_of(flow, ann).status == "completed"
+    assert statuses(flow, ann) == ["completed"]
     assert ann.events.filter(kind="list_left").exists()
-    path = simulate(flow, ContactFactory(email="s@example.com"))
-    assert [p.step_type for p in path] == [
-        "remove_from_list",
-        "add_to_list",
-        "set_stage",
-        "end",
-    ]
+    story.assert_simulator_agrees(flow, ann)
 
 
 # --- welcome series ---------------------------------------------------------------------------
 
 
-def test_welcome_series_spaces_its_emails_and_keeps_the_clickers(ann, bob, client):
+def play_welcome_series(ann, bob, client):
+    """Ann and Bob sign up on the newsletter form; Ann clicks in the welcome email."""
     form = make_form_page("Newsletter")
     flow = go_live(flow_templates.create_flow("welcome-series", {"form_page": form.pk}))
-    other_form = make_form_page("Contact us")
     story = Story()
-    carol = ContactFactory(email="carol@example.com")
-    story.event("form_submitted", carol, page=other_form)
-    assert not flow.enrollments.filter(contact=carol).exists()
-
     for contact in (ann, bob):
         story.event("form_submitted", contact, page=form)
-    start = story.now
-    assert sent(ann) == ["1. Welcome"]
-
     welcome = Message.objects.get(contact=ann)
     emails.deliver_message(welcome.pk)
-    welcome.refresh_from_db()
-    assert welcome.status == "sent" and welcome.links
     token = tokens.make_token(welcome.pk, tokens.CLICK)
     assert client.get(reverse("wagtail_flows:click", args=[token, 0])).status_code == 302
+    story.latest(ann, "link_clicked")
+    story.at(days=3).at(days=4)
+    return story, flow, form
 
-    story.at(days=3)
-    assert sent(ann) == ["1. Welcome", "2. Best of"]
-    story.at(days=4)
+
+def test_welcome_series_spaces_its_emails_and_keeps_the_clickers(ann, bob, client):
+    story, flow, form = play_welcome_series(ann, bob, client)
+    carol = ContactFactory(email="carol@example.com")
+    story.event("form_submitted", carol, page=make_form_page("Contact us"))
+    assert not flow.enrollments.filter(contact=carol).exists()
+
     assert sent(ann) == sent(bob) == ["1. Welcome", "2. Best of", "3. What's next"]
+    start = run_of(flow, bob).enrolled_at
+    assert [t - start for _, t in email_times(bob, flow)] == [
+        timedelta(0),
+        timedelta(days=3),
+        timedelta(days=7),
+    ]
+    assert Message.objects.get(contact=ann, step_id=flow.steps[0].id).clicks == 1
     assert lists_of(ann) == ["Primary subscribers"]
     assert lists_of(bob) == []
-    assert run_of(flow, ann).status == run_of(flow, bob).status == "completed"
-    predicted, _ = predicted_emails(flow, start)
-    assert predicted == email_times(bob, flow)
+    assert statuses(flow, ann) == statuses(flow, bob) == ["completed"]
+    story.assert_simulator_agrees(flow, bob)
 
 
-# --- re-engagement --------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason=SIM_CANNOT_CLICK)
+def test_the_simulator_predicts_the_welcome_series_of_a_clicker(ann, bob, client):
+    story, flow, _ = play_welcome_series(ann, bob, client)
+    story.assert_simulator_agrees(flow, ann)
 
 
-def test_re_engagement_wins_back_the_ones_who_return_and_tags_the_rest(ann, bob):
-    flow = go_live(flow_templates.create_flow("re-engagement", {"days": 60}))
-    page = make_standard_page("Offers")
+def test_welcome_series_variants_per_sign_up_source(ann, bob):
+    blog_form, landing_form = make_form_page("Blog sign-up"), make_form_page("Landing page")
+    blog = go_live(
+        flow_templates.create_flow(
+            "welcome-series",
+            {"form_page": blog_form.pk, "source_tag": "signup-blog", "join_list": "Newsletter"},
+        )
+    )
+    landing = go_live(
+        flow_templates.create_flow(
+            "welcome-series", {"form_page": landing_form.pk, "source_tag": "signup-landing"}
+        )
+    )
     story = Story()
-    story.at(days=61)
-    woke = story.now
-    ann.refresh_from_db(), bob.refresh_from_db()
-    assert lists_of(ann) == lists_of(bob) == ["Inactive"]
-    assert sent(ann) == sent(bob) == ["1. We miss you"]
+    story.event("form_submitted", ann, page=blog_form)
+    story.event("form_submitted", bob, page=landing_form)
 
-    story.at(days=2)
-    story.event("page_viewed", ann, page=page)
-    assert lists_of(ann) == ["Active"]
-    assert run_of(flow, ann).status == "completed"
-
-    story.at(days=5, minutes=1)
-    assert sent(bob) == ["1. We miss you", "2. Last chance"]
-    story.at(days=7, minutes=1)
-    assert tags_of(bob) == ["dormant"] and lists_of(bob) == ["Inactive"]
-    assert run_of(flow, bob).status == "completed"
-    assert sent(ann) == ["1. We miss you"]
-
-    predicted, ending = predicted_emails(flow, woke)
-    assert [step for step, _ in predicted] == [step for step, _ in email_times(bob, flow)]
-    assert ending == "completed"
+    assert (sent(ann, blog), sent(ann, landing)) == (["1. Welcome"], [])
+    assert (sent(bob, landing), sent(bob, blog)) == (["1. Welcome"], [])
+    welcomes = Message.objects.filter(contact__in=[ann, bob]).values_list("page", flat=True)
+    assert len(set(welcomes)) == 2  # each source has its own welcome email to edit
+    assert (tags_of(ann), lists_of(ann)) == (["signup-blog"], ["Newsletter"])
+    assert (tags_of(bob), lists_of(bob)) == (["signup-landing"], [])
+    story.at(days=3).at(days=4)
+    assert statuses(blog, ann) == statuses(landing, bob) == ["completed"]
+    assert not landing.enrollments.filter(contact=ann).exists()
+    story.assert_simulator_agrees(blog, ann)
+    story.assert_simulator_agrees(landing, bob)
 
 
-# --- NPS ----------------------------------------------------------------------------------------
+# --- visitor conversion and content download ---------------------------------------------------
 
 
-def test_nps_thanks_fans_apologises_to_critics_and_a_complaint_cancels(ann, bob):
-    carol = ContactFactory(email="carol@example.com")
-    flow = go_live(flow_templates.create_flow("nps-feedback"))
+def test_content_download_sends_the_content_and_tells_sales(
+    ann, django_capture_on_commit_callbacks, mailoutbox
+):
+    document = make_document("E-book")
+    flow = go_live(
+        flow_templates.create_flow(
+            "content-download-follow-up",
+            {"document": document.pk, "sales_team": "sales@example.com"},
+        )
+    )
     story = Story()
-    for contact, score in ((ann, 10), (bob, 3), (carol, 9)):
-        set_property(contact, "nps_score", score)
-        story.event("custom", contact, name="nps_answered")
-    story.at(minutes=20)
-    story.event("custom", carol, name="complaint")
-    story.at(hours=1)
-
-    assert (sent(ann), tags_of(ann)) == (["Thanks, promoter"], ["promoter"])
-    assert (sent(bob), tags_of(bob)) == (["Sorry, detractor"], ["detractor"])
-    assert sent(carol) == [] and run_of(flow, carol).status == "exited"
-    assert run_of(flow, ann).status == "completed"
+    with django_capture_on_commit_callbacks(execute=True):
+        story.event("document_downloaded", ann, object_id=document.pk)
+    assert sent(ann) == ["Your download"]
+    to_sales = [m for m in mailoutbox if m.to == ["sales@example.com"]]
+    assert len(to_sales) == 1 and "ann@example.com" in to_sales[0].body
+    assert statuses(flow, ann) == ["completed"]
+    story.assert_simulator_agrees(flow, ann)
 
 
 # --- replenishment ---------------------------------------------------------------------------
@@ -288,57 +288,17 @@ def test_replenishment_reminds_before_the_supply_ends_and_a_new_order_resets_it(
     assert email_times(ann, flow)[0][1] == first + timedelta(days=150)
     story.at(days=100)
     assert sent(bob) == ["Time to restock"]
-    runs = list(
-        flow.enrollments.filter(contact=bob).order_by("pk").values_list("status", flat=True)
-    )
-    assert runs == ["exited", "completed"]
+    assert statuses(flow, ann) == ["completed"]
+    assert statuses(flow, bob) == ["exited", "completed"]
+    story.assert_simulator_agrees(flow, ann, bob)
 
 
-# --- newsletter cadence and webinar dates ------------------------------------------------------
-
-
-def test_newsletter_cadence_sends_on_days_1_3_7_10_then_quarterly(ann):
-    flow = go_live(flow_templates.create_flow("newsletter-cadence"))
-    story = Story()
-    ann.add_to_list(ContactList.objects.get(name="Newsletter"))
-    story.latest(ann, "list_joined")
-    start = story.now
-    for _ in range(10):
-        story.at(days=1)
-    for _ in range(4):
-        story.at(weeks=13)
-    offsets = [(t - start).days for _, t in email_times(ann, flow)]
-    assert offsets[:4] == [0, 2, 6, 9]
-    assert len(offsets) == 8 and offsets[4] - offsets[3] >= 91
-    predicted, ending = predicted_emails(flow, start, until=timedelta(days=400))
-    assert [s for s, _ in predicted] == [s for s, _ in email_times(ann, flow)]
-    assert ending == "completed"
-
-
-def test_webinar_confirms_reminds_the_day_before_and_follows_up_the_day_after(ann):
-    form = make_form_page(
-        "Webinar", fields=[("Email", "email", True), ("Event date", "date", True)]
-    )
-    flow = go_live(flow_templates.create_flow("event-webinar", {"registration_form": form.pk}))
-    story = Story()
-    tz = site_timezone()
-    day = timezone.localtime(story.now, tz).date() + timedelta(days=7)
-    story.event("form_submitted", ann, page=form, data={"event_date": day.isoformat()})
-    assert sent(ann) == ["1. Registration confirmed"]
-
-    reminder_at = local_instant(day - timedelta(days=1), dt.time(9, 0), tz)
-    follow_up_at = local_instant(day + timedelta(days=1), dt.time(9, 0), tz)
-    story.until(reminder_at - timedelta(minutes=1))
-    assert len(sent(ann)) == 1
-    story.until(reminder_at).until(follow_up_at)
-    assert sent(ann) == ["1. Registration confirmed", "2. Tomorrow", "3. Thanks for coming"]
-    assert [t for _, t in email_times(ann, flow)][1:] == [reminder_at, follow_up_at]
-    assert run_of(flow, ann).status == "completed"
+# --- appointment reminder --------------------------------------------------------------------
 
 
 def test_appointment_reminder_follows_the_contacts_date_when_it_changes(ann):
     flow = go_live(flow_templates.create_flow("appointment-reminder", {"days_before": 3}))
-    story = Story()
+    story = Story().watch(ann)
     today = timezone.localtime(story.now, site_timezone()).date()
     set_property(ann, "next_appointment", today + timedelta(days=10))
     story.at(days=6)
@@ -353,23 +313,34 @@ def test_appointment_reminder_follows_the_contacts_date_when_it_changes(ann):
     assert sent(ann) == ["Appointment reminder"]
     story.at(days=1)
     assert sent(ann) == ["Appointment reminder", "Appointment reminder"]
-    assert flow.enrollments.filter(contact=ann).count() == 2
+    assert statuses(flow, ann) == ["completed", "completed"]
+    story.assert_simulator_agrees(flow, ann)
 
 
-def test_content_download_sends_the_content_and_tells_sales(
-    ann, django_capture_on_commit_callbacks, mailoutbox
-):
-    document = make_document("E-book")
-    flow = go_live(
-        flow_templates.create_flow(
-            "content-download-follow-up",
-            {"document": document.pk, "sales_team": "sales@example.com"},
-        )
-    )
-    story = Story()
-    with django_capture_on_commit_callbacks(execute=True):
-        story.event("document_downloaded", ann, object_id=document.pk)
-    assert sent(ann) == ["Your download"]
-    to_sales = [m for m in mailoutbox if m.to == ["sales@example.com"]]
-    assert len(to_sales) == 1 and "ann@example.com" in to_sales[0].body
-    assert run_of(flow, ann).status == "completed"
+def test_a_new_date_set_before_the_reminder_moves_the_pending_reminder(ann, bob):
+    """Self-correcting schedule: the reminder still pending for the old date is replaced by
+    one for the new date, later (Ann) or sooner (Bob), and never sent for the old one."""
+    flow = go_live(flow_templates.create_flow("appointment-reminder", {"days_before": 3}))
+    story = Story().watch(ann, bob)
+    today = timezone.localtime(story.now, site_timezone()).date()
+    for contact in (ann, bob):
+        set_property(contact, "next_appointment", today + timedelta(days=10))
+    story.at(days=1)
+    set_property(ann, "next_appointment", today + timedelta(days=20))
+    set_property(bob, "next_appointment", today + timedelta(days=5))
+
+    story.at(hours=1)
+    assert sent(ann) == sent(bob) == []
+    story.at(days=1)  # day 2 = Bob's new date less 3 days
+    assert (sent(ann), sent(bob)) == ([], ["Appointment reminder"])
+    story.at(days=5)  # day 7 = the old date less 3 days: nothing for either
+    assert (sent(ann), sent(bob)) == ([], ["Appointment reminder"])
+    story.at(days=10)  # day 17 = Ann's new date less 3 days
+    assert (sent(ann), sent(bob)) == (["Appointment reminder"], ["Appointment reminder"])
+    reminders = Message.objects.filter(contact__in=[ann, bob]).order_by("created_at")
+    assert [sent_on(m) for m in reminders] == [
+        today + timedelta(days=2),
+        today + timedelta(days=17),
+    ]
+    assert statuses(flow, ann) == statuses(flow, bob) == ["completed"]
+    story.assert_simulator_agrees(flow, ann, bob)

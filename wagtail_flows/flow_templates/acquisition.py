@@ -5,6 +5,7 @@ from wagtail_flows.flow_templates.spec import (
     L,
     P,
     Param,
+    add_tag,
     add_to_list,
     block,
     branch,
@@ -63,11 +64,29 @@ WELCOME_SERIES = FlowTemplate(
     group="acquisition",
     description=(
         "Greets every new subscriber at once, then sends your best content over the next "
-        "week. Those who click along join your “Primary subscribers” list."
+        "week. Those who click along join your “Primary subscribers” list. Make one per "
+        "sign-up form (blog, landing page) to give each source its own welcome."
     ),
-    params=(form_param(help_text="Your newsletter or blog sign-up form; empty: any form."),),
+    params=(
+        form_param(help_text="Your newsletter or blog sign-up form; empty: any form."),
+        Param(
+            "join_list",
+            "Add them to the list (optional)",
+            "text",
+            help_text="e.g. Newsletter; created if missing.",
+        ),
+        Param(
+            "source_tag",
+            "Tag them with the sign-up source (optional)",
+            "text",
+            help_text="e.g. signup-blog: one flow per sign-up form gives each source its "
+            "own welcome emails, and the tag tells them apart later.",
+        ),
+    ),
     triggers=(block("form_submitted", form_page=P("form_page")),),
     steps=(
+        when("join_list", add_to_list(P("join_list"))),
+        when("source_tag", add_tag(P("source_tag"))),
         send("welcome"),
         wait(3),
         send("best-of"),

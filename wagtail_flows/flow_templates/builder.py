@@ -69,6 +69,13 @@ def _clean_int(param, value):
     return number
 
 
+def _clean_percent(param, value):
+    number = _clean_int(param, value)
+    if number > 100:
+        raise ValidationError(f"{param.label}: enter a percentage from 1 to 100.")
+    return number
+
+
 def _clean_text(param, value):
     return str(value).strip()[:100]
 
@@ -106,6 +113,7 @@ def _by_pk(queryset, value, param):
 
 CLEANERS = {
     "int": _clean_int,
+    "percent": _clean_percent,
     "text": _clean_text,
     "emails": _clean_emails,
     "page": _clean_page,

@@ -66,10 +66,14 @@ ABANDONED_CART = FlowTemplate(
         email(
             "offer",
             "2. A little extra",
-            "5% off what's in your cart",
+            "A little extra for what's in your cart",
             "A small thank-you if you complete your order today.",
-            heading("Here's 5% off to help you decide"),
-            coupon(P("coupon_code"), "5% off the items in your cart"),
+            heading("Here's a discount to help you decide"),
+            text(
+                "Your cart is still waiting. Complete your order today and this code takes "
+                "a little off the price:"
+            ),
+            coupon(P("coupon_code"), "Your discount on the items in your cart"),
             products("cart", "Your cart"),
             button("Complete my order"),
         ),

@@ -13,6 +13,8 @@ from wagtail_flows.flow_templates.spec import (
     button,
     did_event,
     email,
+    exit_flow,
+    has_tag,
     heading,
     notify,
     quote,
@@ -36,14 +38,14 @@ def page_viewed(page_param, min_views=1, within_days=None, descendants=True):
     )
 
 
-def engagement(min_visits, within_days, click_rate=None):
+def engagement(min_visits, within_days, open_rate=None, click_rate=None, last_emails=10):
     return block(
         "engagement",
         min_visits=min_visits,
         within_days=within_days,
-        min_open_rate=None,
+        min_open_rate=open_rate,
         min_click_rate=click_rate,
-        last_emails=10,
+        last_emails=last_emails,
     )
 
 
@@ -53,7 +55,8 @@ TOPIC = FlowTemplate(
     group="engagement",
     description=(
         "Someone reads pages of one topic (a section of your site): they are tagged with the "
-        "topic and get that topic's short email series. Make one flow per topic."
+        "topic and get that topic's short email series. Make one flow per topic: a reader "
+        "already getting another topic's series never gets this one too."
     ),
     params=(
         Param(
@@ -73,6 +76,15 @@ TOPIC = FlowTemplate(
         ),
         Param("min_views", "Pages read before it starts", "int", default=2),
         Param("topic_document", "Topic document (optional)", "document"),
+        Param(
+            "series_tag",
+            "Tag shared by all your topic flows",
+            "text",
+            default="topic-series",
+            required=True,
+            help_text="Every topic flow adds it; a contact who has it already gets a topic's "
+            "series and is not sent another. Use the same tag in all your topic flows.",
+        ),
     ),
     triggers=(
         page_viewed("topic_page", min_views=P("min_views"), within_days=30),
@@ -81,7 +93,17 @@ TOPIC = FlowTemplate(
             block("document_downloaded", document=P("topic_document"), collection=None),
         ),
     ),
-    steps=(add_tag(P("topic")), send("intro"), wait(4), send("deep-dive")),
+    steps=(
+        branch(
+            [has_tag(P("series_tag"))],
+            yes=[exit_flow("Already gets another topic's series")],
+        ),
+        add_tag(P("topic")),
+        add_tag(P("series_tag")),
+        send("intro"),
+        wait(4),
+        send("deep-dive"),
+    ),
     emails=(
         email(
             "intro",
@@ -169,15 +191,33 @@ SUPER_LEAD = FlowTemplate(
     title="Super-lead (hot lead) engagement",
     group="engagement",
     description=(
-        "A contact visits your site again and again (10 visits in 7 days by default): they "
-        "join “Super leads”, get a personal note and your sales team is told."
+        "A contact visits your site again and again (10 visits in 7 days by default), or "
+        "opens or clicks most of your emails: they join “Super leads”, get a personal note "
+        "and your sales team is told."
     ),
     params=(
         Param("min_visits", "Site visits at least", "int", default=10),
         Param("within_days", "Within (days)", "int", default=7),
+        Param(
+            "min_open_rate",
+            "Or email open rate at least (%, optional)",
+            "percent",
+            help_text="Of their last emails (below); opens are inflated by mail privacy "
+            "features, so prefer the click rate.",
+        ),
+        Param("min_click_rate", "Or email click rate at least (%, optional)", "percent"),
+        Param("last_emails", "Rates over their last (emails)", "int", default=10),
         sales_team_param(),
     ),
-    triggers=(engagement(P("min_visits"), P("within_days")),),
+    triggers=(
+        engagement(
+            P("min_visits"),
+            P("within_days"),
+            open_rate=P("min_open_rate"),
+            click_rate=P("min_click_rate"),
+            last_emails=P("last_emails"),
+        ),
+    ),
     steps=(
         add_to_list("Super leads"),
         send("personal"),

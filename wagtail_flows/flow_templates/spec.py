@@ -65,7 +65,7 @@ def when(param, block):
 @dataclass(frozen=True)
 class Param:
     """Something the template asks for. ``kind``: page, form_page, document, text, int,
-    emails (comma-separated addresses)."""
+    percent (1–100), emails (comma-separated addresses)."""
 
     name: str
     label: str
@@ -197,6 +197,10 @@ def has_ordered(within_days=None, sku=""):
 
 def clicked_email(within_days=None):
     return block("clicked_email", email=None, within_days=within_days)
+
+
+def has_tag(name):
+    return block("has_tag", tag=name)
 
 
 def score_at_least(score):

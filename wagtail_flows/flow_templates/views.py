@@ -34,6 +34,8 @@ def _field(param):
         )
     if param.kind == "int":
         return forms.IntegerField(min_value=1, **common)
+    if param.kind == "percent":
+        return forms.IntegerField(min_value=1, max_value=100, **common)
     return forms.CharField(max_length=500, **common)
 
 
