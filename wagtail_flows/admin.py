@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin as django_admin
 from django.contrib.admin.utils import lookup_field
 from django.db.models import Count, Q
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,7 @@ from wagtail_flows.admin_filters import (
     SegmentFilter,
     TagFilter,
 )
+from wagtail_flows.admin_retime import retime_url_after_save, wait_lengths
 from wagtail_flows.admin_views import (
     ACTIVATE_PERMISSION,
     CONTACTS_BASE_URL,
@@ -188,6 +190,17 @@ class FlowButtonHelper(ButtonHelper):
 
 
 class FlowEditView(EditView):
+    def post(self, request, *args, **kwargs):
+        self.waits_before = wait_lengths(self.instance)  # before the form changes it
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        """Saved; if waits changed length with contacts waiting at them, ask whether to
+        re-time those contacts (admin_retime.py) — leaving them is the default."""
+        response = super().form_valid(form)
+        retime_url = retime_url_after_save(self.instance, self.waits_before)
+        return redirect(retime_url) if retime_url else response
+
     def get_context_data(self, **kwargs):
         actions = [
             {"label": a.label, "url": a.url(self.instance), "serious": a.serious}

@@ -43,24 +43,26 @@ def _send_test_menu_item():
 # --- admin (admin.py, panels/, admin views) -----------------------------------------------
 # admin.py registers the "Flows" menu group (modeladmin) when wagtail_hooks imports it; these
 # are the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions,
-# manual enrollment (admin_enroll.py).
+# manual enrollment (admin_enroll.py), re-timing waiting contacts (admin_retime.py).
 
 
 @hooks.register("register_admin_urls")
 def flows_admin_action_urls():
     from django.urls import include, path
 
-    from wagtail_flows import admin_enroll, admin_views
+    from wagtail_flows import admin_enroll, admin_retime, admin_views
 
-    urlpatterns = [*admin_enroll.urlpatterns, *admin_views.urlpatterns]
+    urlpatterns = [*admin_enroll.urlpatterns, *admin_retime.urlpatterns, *admin_views.urlpatterns]
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
 
 
 @hooks.register("register_log_actions")
 def flows_admin_log_actions(actions):
+    from wagtail_flows.admin_retime import register_retime_log_action
     from wagtail_flows.admin_views import register_admin_log_actions
 
     register_admin_log_actions(actions)
+    register_retime_log_action(actions)
 
 
 # --- end admin -------------------------------------------------------------------------------
