@@ -1,4 +1,5 @@
-"""The demo's copy: blog posts, products, forms and the emails of the email library."""
+"""The demo's copy: blog posts, products, forms, lists and the Green Spoon wording of the
+flows' starter emails."""
 
 import datetime
 from decimal import Decimal
@@ -189,14 +190,16 @@ LANDING = {
 CONTACT_LISTS = [
     ("Newsletter", "Weekly gardening and cooking newsletter.", True),
     ("Customers", "Everyone who has placed an order.", False),
+    ("Visitor subscribers", "Signed up for 10% off and not ordered yet.", False),
+    ("Primary subscribers", "Newsletter readers who clicked in their welcome emails.", False),
 ]
 
 
-def _email(slug, title, subject, preheader, heading, paragraphs, button=None, extras=()):
-    """``extras``: further body blocks ``(block type, raw value)``, used when offered."""
+def _email(slug, subject, preheader, heading, paragraphs, button=None, extras=()):
+    """``extras``: further body blocks ``(block type, raw value)``, used when offered;
+    ``button``: (label, URL with {ebook_url}, {home_url}, {shop_url} or {cart_url})."""
     return {
         "slug": slug,
-        "title": title,
         "subject": subject,
         "preheader": preheader,
         "heading": heading,
@@ -206,10 +209,11 @@ def _email(slug, title, subject, preheader, heading, paragraphs, button=None, ex
     }
 
 
+# The demo's own wording for some of the starter emails its flows' templates bring (see
+# demo.flows.DEMO_FLOWS); the other starter emails keep the templates' sample copy.
 EMAILS = [
     _email(
         "welcome",
-        "Welcome",
         "Welcome to Green Spoon, {{ contact.first_name }}",
         "What to expect from us, and a free e-book to start with.",
         "Welcome to the kitchen garden",
@@ -222,7 +226,6 @@ EMAILS = [
     ),
     _email(
         "welcome-best-of",
-        "Welcome, part 2: our favourites",
         "Our most-loved growing guides and recipes",
         "Start with these four, readers tell us.",
         "Where to start",
@@ -233,8 +236,7 @@ EMAILS = [
         ("Read the blog", "{home_url}"),
     ),
     _email(
-        "discount-code",
-        "Your 10% code",
+        "code",
         "Your code: WELCOME10",
         "10% off anything in the shop, for your first order.",
         "Here is your 10% off",
@@ -247,7 +249,6 @@ EMAILS = [
     ),
     _email(
         "abandoned-cart",
-        "Abandoned cart reminder",
         "You left something in your cart",
         "Your cart is saved; finish your order whenever you like.",
         "Still thinking it over?",
@@ -259,15 +260,17 @@ EMAILS = [
         extras=[("product_cards", {"source": "cart", "heading": "Still in your cart"})],
     ),
     _email(
-        "ebook-follow-up",
-        "E-book follow-up",
-        "Did you enjoy The Kitchen Garden Handbook?",
-        "Three ideas to put the handbook to work this week.",
-        "Ready to plant?",
+        "ebook",
+        "Your copy of The Kitchen Garden Handbook",
+        "Keep it handy, and three ideas to put it to work this week.",
+        "Happy growing!",
         [
-            "We hope the handbook was useful. If you are starting this season, our cedar "
-            "raised-bed kit is the quickest way to a first harvest.",
+            "Here is your copy of The Kitchen Garden Handbook: five rules for a kitchen "
+            "garden that feeds you from May to October.",
+            "If you are starting this season, our cedar raised-bed kit is the quickest way "
+            "to a first harvest.",
         ],
-        ("See the raised-bed kit", "{shop_url}"),
+        ("Download the handbook", "{ebook_url}"),
     ),
 ]
+EMAIL_COPY = {spec["slug"]: spec for spec in EMAILS}

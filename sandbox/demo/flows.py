@@ -1,17 +1,26 @@
-"""The demo's hand-made flows, built from wagtail-flows' public block types.
+"""The demo's live flows, made from wagtail-flows' flow templates (FLOW_CATALOG.md) and wired
+to the demo's own forms, shop and e-book — what a site owner gets from "New flow from a
+template" in the admin, answered for Green Spoon.
 
-Each flow names the block types it uses; a flow whose blocks this version of wagtail-flows
-does not offer is skipped with a note, so ``load_demo`` keeps working while the vocabulary
-grows. Flows are looked up by name: an existing one (perhaps edited) is left alone.
+Each template brings its starter emails; where the demo has its own copy for one
+(``content.EMAILS``, keyed by the starter email's key) that copy replaces the sample text.
+Every starter email is then published and the flow activated. Flows are looked up by name:
+an existing one (perhaps edited) is left alone.
 """
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from wagtail.documents import get_document_model
 
+from demo import content
 from demo.models import FormPage, LandingPage
-from wagtail_flows.models import ContactList, EmailPage, Flow
+from wagtail_flows import flow_templates
+from wagtail_flows.flow_templates.builder import email_pages
+from wagtail_flows.models import EmailPage, Flow
+
+SALES_TEAM = "sales@greenspoon.example"
 
 
 def child(block_type, value=None):
@@ -19,141 +28,96 @@ def child(block_type, value=None):
     return {"type": block_type, "value": value, "id": str(uuid.uuid4())}
 
 
-def email(slug):
-    return EmailPage.objects.get(slug=slug).pk
+@dataclass(frozen=True)
+class DemoFlow:
+    name: str
+    template: str
+    params: object = dict  # a callable: the template's settings, read when the flow is made
+    copy: dict = field(default_factory=dict)  # starter email key -> content.EMAILS slug
 
 
-def contact_list(name):
-    return ContactList.objects.get(name=name).pk
-
-
-def welcome_series():
+def _newsletter():
     return {
-        "name": "Welcome series",
-        "description": "New newsletter subscribers get a welcome, then our favourite posts.",
-        "reentry": "never",
-        "triggers": [child("form_submitted", {"form_page": FormPage.objects.get().pk})],
-        "entry_conditions": [child("is_subscribed")],
-        "steps": [
-            child("add_to_list", {"list": contact_list("Newsletter")}),
-            child("send_email", {"page": email("welcome"), "subject_override": ""}),
-            child("wait", {"amount": 2, "unit": "days"}),
-            child("send_email", {"page": email("welcome-best-of"), "subject_override": ""}),
-            child("wait", {"amount": 3, "unit": "days"}),
-            child(
-                "branch",
-                {
-                    "conditions": [child("clicked_email", {"within_days": 7})],
-                    "match": "any",
-                    "yes": [child("add_tag", {"tag": "engaged"})],
-                    "no": [child("add_tag", {"tag": "quiet"})],
-                },
-            ),
-        ],
+        "form_page": FormPage.objects.get().pk,
+        "join_list": "Newsletter",
+        "source_tag": "signup-newsletter",
     }
 
 
-def discount_offer():
-    return {
-        "name": "10% off for new subscribers",
-        "description": "The landing page's sign-ups get their code by email, and a reminder "
-        "three days later unless they have ordered (the goal).",
-        "reentry": "never",
-        "triggers": [child("form_submitted", {"form_page": LandingPage.objects.get().pk})],
-        "entry_conditions": [child("is_subscribed")],
-        "steps": [
-            child("add_to_list", {"list": contact_list("Newsletter")}),
-            child("send_email", {"page": email("discount-code"), "subject_override": ""}),
-            child("wait", {"amount": 3, "unit": "days"}),
-            child(
-                "send_email",
-                {"page": email("discount-code"), "subject_override": "A reminder: WELCOME10"},
-            ),
-        ],
-        "goal": [child("has_ordered", {})],
-    }
+def _landing():
+    landing = LandingPage.objects.get()
+    return {"form_page": landing.pk, "coupon_code": landing.discount_code}
 
 
-def abandoned_cart():
-    return {
-        "name": "Abandoned cart",
-        "description": "A reminder an hour after a cart was left without an order.",
-        "reentry": "after_exit",
-        "triggers": [child("cart_abandoned", {"after_hours": 1})],
-        "entry_conditions": [child("is_subscribed")],
-        "steps": [
-            child("send_email", {"page": email("abandoned-cart"), "subject_override": ""}),
-        ],
-        "goal": [child("did_event", {"kind": "order_placed", "within_days": 1})],
-    }
+def _ebook():
+    ebook = get_document_model().objects.get(title=content.EBOOK_TITLE)
+    return {"document": ebook.pk, "sales_team": SALES_TEAM}
 
 
-def ebook_follow_up():
-    ebook = get_document_model().objects.get(title="The Kitchen Garden Handbook")
-    return {
-        "name": "E-book follow-up",
-        "description": "Known readers of the e-book hear from us a day later; sales is told.",
-        "reentry": "never",
-        "triggers": [child("document_downloaded", {"document": ebook.pk})],
-        "steps": [
-            child(
-                "notify",
-                {
-                    "recipients": "sales@greenspoon.example",
-                    "subject": "A known contact downloaded the e-book",
-                    "message": "Their timeline is under Flows > Contacts in the admin.",
-                },
-            ),
-            child("set_stage", {"stage": "lead"}),
-            child("wait", {"amount": 1, "unit": "days"}),
-            child("send_email", {"page": email("ebook-follow-up"), "subject_override": ""}),
-        ],
-    }
+def _cart():
+    return {"after_hours": 1, "coupon_code": LandingPage.objects.get().discount_code}
 
 
-def new_customers():
-    return {
-        "name": "New customers",
-        "description": "Everyone who orders joins the Customers list at stage customer.",
-        "reentry": "never",
-        "triggers": [child("order_placed", {})],
-        "steps": [
-            child("add_to_list", {"list": contact_list("Customers")}),
-            child("set_stage", {"stage": "customer"}),
-        ],
-    }
+DEMO_FLOWS = (
+    DemoFlow(
+        "Welcome series",
+        "welcome-series",
+        _newsletter,
+        {"welcome": "welcome", "best-of": "welcome-best-of"},
+    ),
+    DemoFlow("10% off for new subscribers", "visitor-conversion", _landing, {"discount": "code"}),
+    DemoFlow("Abandoned cart", "abandoned-cart", _cart, {"reminder": "abandoned-cart"}),
+    DemoFlow("E-book follow-up", "content-download-follow-up", _ebook, {"content": "ebook"}),
+    DemoFlow("New customers", "purchase-list-move"),
+)
 
 
-DEMO_FLOWS = (welcome_series, discount_offer, abandoned_cart, ebook_follow_up, new_customers)
-STREAMS = ("triggers", "entry_conditions", "steps", "goal")
-
-
-def missing_blocks(spec):
-    """Block types ``spec`` uses that this version of wagtail-flows does not offer."""
-    missing = set()
-    for field in STREAMS:
-        offered = Flow._meta.get_field(field).stream_block.child_blocks
-        for item in spec.get(field, ()):
-            if item["type"] not in offered:
-                missing.add(item["type"])
-    return missing
-
-
-def load_flows(write):
-    """Create and activate the demo flows that do not exist yet; returns the created ones."""
+def load_flows(write, urls):
+    """Create, publish and activate the demo flows that do not exist yet; returns them."""
     created = []
-    for build in DEMO_FLOWS:
-        spec = build()
-        if Flow.objects.filter(name=spec["name"]).exists():
+    for demo in DEMO_FLOWS:
+        if Flow.objects.filter(name=demo.name).exists():
             continue
-        missing = missing_blocks(spec)
-        if missing:
-            write(f"Skipped flow {spec['name']!r}: no block types {', '.join(sorted(missing))}")
-            continue
-        flow = Flow.objects.create(**spec)
+        template = flow_templates.get_template(demo.template)
+        flow = flow_templates.create_flow(template, demo.params())
+        flow.name = demo.name
+        flow.save(update_fields=["name"])
+        # The builder titles each starter email "<template title>: <email title>".
+        own_copy = {
+            f"{template.title}: {template.email(key).title}": content.EMAIL_COPY[slug]
+            for key, slug in demo.copy.items()
+        }
+        for page in email_pages(flow):
+            publish(page, flow.name, own_copy.get(page.title), urls)
         try:
             flow.activate()
         except ValidationError as error:
             write(f"Flow {flow.name!r} left as a draft: {'; '.join(error.messages)}")
         created.append(flow)
     return created
+
+
+def publish(page, flow_name, spec, urls):
+    """Publish a starter email, titled after the demo's flow, with the demo's own copy
+    (``spec``) if it has some."""
+    page.title = f"{flow_name}: {page.title.split(': ', 1)[-1]}"
+    if spec is not None:
+        page.subject, page.preheader = spec["subject"], spec["preheader"]
+        page.body = email_body(spec, urls)
+    page.save_revision().publish()
+
+
+def email_body(spec, urls):
+    """Raw body blocks for an email, using only the blocks the email body offers (heading
+    and text always; a button, a coupon, product cards where offered)."""
+    offered = EmailPage._meta.get_field("body").stream_block.child_blocks
+    body = [child("heading", spec["heading"])]
+    body += [child("text", f"<p>{paragraph}</p>") for paragraph in spec["paragraphs"]]
+    body += [child(kind, value) for kind, value in spec["extras"] if kind in offered]
+    if spec["button"]:
+        label, url = spec["button"][0], spec["button"][1].format(**urls)
+        if "button" in offered:
+            body.append(child("button", {"text": label, "url": url}))
+        else:
+            body.append(child("text", f'<p><a href="{url}">{label}</a></p>'))
+    return body

@@ -7,7 +7,7 @@ from wagtail.documents import get_document_model
 from wagtail.models import Page, Site
 
 from demo import content
-from demo.flows import child, load_flows
+from demo.flows import load_flows
 from demo.models import (
     BlogIndexPage,
     BlogPage,
@@ -20,7 +20,8 @@ from demo.models import (
     ShopIndexPage,
 )
 from demo.pdf import build_pdf
-from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage
+from wagtail_flows.flow_templates.builder import email_pages
+from wagtail_flows.models import ContactList, EmailLibraryPage
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
@@ -69,9 +70,11 @@ class DemoLoader:
             "shop_url": self.absolute(shop.url),
             "cart_url": self.absolute("/cart/"),
         }
-        self.email_library(root, urls)
-        for flow in load_flows(self.stdout.write):
+        self.email_library(root)
+        for flow in load_flows(self.stdout.write, urls):
             self.note(flow, True)
+            for page in email_pages(flow):
+                self.note(page, True)
         self.superuser()
         return home
 
@@ -180,23 +183,10 @@ class DemoLoader:
                 )
             )
 
-    def email_library(self, root, urls):
-        library = EmailLibraryPage.objects.first()
-        if library is None:
-            library = self.note(*ensure_child(root, EmailLibraryPage, "emails", title="Emails"))
-        for spec in content.EMAILS:
-            if library.get_children().filter(slug=spec["slug"]).exists():
-                continue
-            page, created = ensure_child(
-                library,
-                EmailPage,
-                spec["slug"],
-                title=spec["title"],
-                subject=spec["subject"],
-                preheader=spec["preheader"],
-                body=email_body(spec, urls),
-            )
-            self.note(page, created)
+    def email_library(self, root):
+        """Where the flows' starter emails go (the templates would make one otherwise)."""
+        if not EmailLibraryPage.objects.exists():
+            self.note(*ensure_child(root, EmailLibraryPage, "emails", title="Emails"))
 
     def superuser(self):
         User = get_user_model()
@@ -209,19 +199,3 @@ class DemoLoader:
     @staticmethod
     def absolute(path):
         return f"http://{HOST}:{PORT}{path}"
-
-
-def email_body(spec, urls):
-    """Raw body blocks for an email, using only the blocks the email body offers (heading
-    and text always; a button, a coupon, product cards where offered)."""
-    offered = EmailPage._meta.get_field("body").stream_block.child_blocks
-    body = [child("heading", spec["heading"])]
-    body += [child("text", f"<p>{paragraph}</p>") for paragraph in spec["paragraphs"]]
-    body += [child(kind, value) for kind, value in spec["extras"] if kind in offered]
-    if spec["button"]:
-        label, url = spec["button"][0], spec["button"][1].format(**urls)
-        if "button" in offered:
-            body.append(child("button", {"text": label, "url": url}))
-        else:
-            body.append(child("text", f'<p><a href="{url}">{label}</a></p>'))
-    return body
