@@ -58,9 +58,12 @@ def oscar_order(email="guest@example.com"):
     )
 
 
-def oscar_basket():
+def oscar_basket(partner_sku="LENS-6"):
     product = types.SimpleNamespace(upc="123", get_title=lambda: "Lenses")
-    line = types.SimpleNamespace(product=product, quantity=1, unit_price_incl_tax=Decimal("29.50"))
+    stockrecord = types.SimpleNamespace(partner_sku=partner_sku) if partner_sku else None
+    line = types.SimpleNamespace(
+        product=product, stockrecord=stockrecord, quantity=1, unit_price_incl_tax=Decimal("29.50")
+    )
     return types.SimpleNamespace(
         id=7, total_incl_tax=Decimal("29.50"), currency="GBP", all_lines=lambda: [line]
     )
@@ -95,15 +98,18 @@ def test_a_registered_customers_order_links_their_user(oscar, django_user_model)
     assert Contact.objects.get().user == user
 
 
-def test_a_basket_addition_becomes_a_cart_updated_event(oscar):
+@pytest.mark.parametrize(("partner_sku", "sku"), [("LENS-6", "LENS-6"), (None, "123")])
+def test_a_basket_addition_becomes_a_cart_updated_event(oscar, partner_sku, sku):
+    """Cart items carry the partner SKU, as the order's lines do, so a flow's SKU filter
+    matches the cart and the order alike; a line without stock record falls back to the UPC."""
     request = RequestFactory(headers={"user-agent": "Mozilla/5.0 Firefox"}).post("/basket/add/7/")
-    request.basket = oscar_basket()
+    request.basket = oscar_basket(partner_sku)
     oscar.basket.basket_addition.send(
         sender=object(), product=object(), user=AnonymousUser(), request=request
     )
     event = Event.objects.get(kind="cart_updated")
     assert event.object_id == "7" and event.visitor_id == request._flows_visitor.id
-    item = {"sku": "123", "name": "Lenses", "quantity": 1, "price": "29.50"}
+    item = {"sku": sku, "name": "Lenses", "quantity": 1, "price": "29.50"}
     assert event.data["items"] == [item]
 
 

@@ -76,7 +76,7 @@ def basket_kwargs(basket, user=None, request=None):
         "currency": basket.currency,
         "items": [
             {
-                "sku": getattr(line.product, "upc", "") or "",
+                "sku": _basket_sku(line),
                 "name": line.product.get_title(),
                 "quantity": line.quantity,
                 "price": line.unit_price_incl_tax,
@@ -84,3 +84,10 @@ def basket_kwargs(basket, user=None, request=None):
             for line in basket.all_lines()
         ],
     }
+
+
+def _basket_sku(line):
+    """The partner SKU, as oscar copies it onto the order line (so cart and order conditions
+    on one SKU agree); the product's UPC when the line has no stock record."""
+    stockrecord = getattr(line, "stockrecord", None)
+    return getattr(stockrecord, "partner_sku", "") or getattr(line.product, "upc", "") or ""
