@@ -155,6 +155,57 @@ def test_the_horizon_stops_a_long_wait():
     assert [(p.step_id, p.outcome) for p in path] == [("w", "waiting")]
 
 
+def _waits_for(condition):
+    return branch(
+        "b",
+        [condition],
+        yes=[tag("keen", "keen")],
+        no=[tag("cold", "cold")],
+        wait_up_to_amount=3,
+        wait_up_to_unit="days",
+    )
+
+
+def _decision(path):
+    return [(p.branch, p.at - T0) for p in path if p.step_id == "b" and p.branch]
+
+
+def test_a_click_on_the_way_is_a_click_on_the_runs_email(contact):
+    page = make_email_page()
+    clicked = {"type": "clicked_email", "value": {}, "id": "c"}
+    flow = make_flow([step("send_email", "hello", page=page.pk), _waits_for(clicked)])
+    click = SimEvent(at=timedelta(hours=5), kind="link_clicked", page=page)
+    assert _decision(simulate(flow, contact, events=[click], start=T0)) == [
+        ("yes", timedelta(hours=5))
+    ]
+    assert _decision(simulate(flow, contact, start=T0)) == [("no", timedelta(days=3))]
+    assert not Message.objects.exists()
+
+
+def test_a_score_change_on_the_way_changes_the_score(contact):
+    flow = make_flow([_waits_for(score_at_least(10))])
+    rise = SimEvent(at=timedelta(days=1), kind="score_changed", value=15)
+    assert _decision(simulate(flow, contact, events=[rise], start=T0)) == [
+        ("yes", timedelta(days=1))
+    ]
+    contact.refresh_from_db()
+    assert contact.score == 0
+
+
+def test_the_trigger_gives_the_run_its_context(contact):
+    """A webinar reminder waits for the date the registration form gave."""
+    reminder = step(
+        "wait_until", "w", date_source="context", date_key="form.webinar_date", offset_days=-1
+    )
+    flow = make_flow([reminder, tag("reminded", "t")])
+    webinar = (T0 + timedelta(days=20)).date()
+    form = SimEvent(at=T0, kind="form_submitted", data={"webinar_date": webinar.isoformat()})
+    path = simulate(flow, contact, trigger=form, start=T0)
+    assert [p.at.date() for p in path if p.step_id == "t"] == [webinar - timedelta(days=1)]
+    without = simulate(flow, contact, start=T0)
+    assert [p.at for p in without if p.step_id == "t"] == [T0]
+
+
 # --- the simulator and the engine agree --------------------------------------------------
 
 LEAVES = st.sampled_from(["tag", "score", "wait", "send"])

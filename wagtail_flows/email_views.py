@@ -11,8 +11,6 @@ import base64
 from django.contrib import messages as admin_messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -53,10 +51,7 @@ def email_open(request, token):
     """The open pixel. Opens are approximate: privacy proxies fetch images for the reader."""
     message = message_for(token, tokens.OPEN)
     if message.status in DELIVERED and request.method == "GET":
-        now = timezone.now()
-        Message.objects.filter(pk=message.pk).update(
-            opens=F("opens") + 1, first_opened_at=Coalesce("first_opened_at", now)
-        )
+        message.count_open(timezone.now())
         _record(EventKind.EMAIL_OPENED, message, data={"flow": message.flow_id})
     return HttpResponse(PIXEL, content_type="image/gif")
 
@@ -72,10 +67,7 @@ def email_click(request, token, index):
         raise Http404("Unknown link")
     url = message.links[index]
     if request.method == "GET":
-        now = timezone.now()
-        Message.objects.filter(pk=message.pk).update(
-            clicks=F("clicks") + 1, first_clicked_at=Coalesce("first_clicked_at", now)
-        )
+        message.count_click(timezone.now())
         tracking.identify(request, message.contact)
         _record(EventKind.LINK_CLICKED, message, name=url[:100], data={"url": url, "index": index})
     response = HttpResponseRedirect(url)

@@ -10,15 +10,22 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from taggit.models import Tag
 
 from wagtail_flows import tracking
 from wagtail_flows.describe import describe
 from wagtail_flows.engine import dispatch
 from wagtail_flows.engine.advance import Runner, claim_enrollment, release
 from wagtail_flows.engine.steps import RecordingEffects
-from wagtail_flows.models import Contact, Enrollment
-from wagtail_flows.models.contacts import ContactStatus
+from wagtail_flows.models import Contact, Enrollment, Message
+from wagtail_flows.models.contacts import (
+    ContactStatus,
+    EventKind,
+    ListMembership,
+    TaggedContact,
+)
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 
 DEFAULT_HORIZON = dt.timedelta(days=365)
@@ -56,12 +63,16 @@ class _Rollback(Exception):
     pass
 
 
-def simulate(flow, contact=None, events=(), until=None, *, start=None):
+def simulate(flow, contact=None, events=(), until=None, *, start=None, trigger=None):
     """The path ``contact`` (or a sample contact) would take through ``flow``.
 
     ``events``: ``SimEvent``s (or dicts with the same keys) that happen on the way, e.g. an
-    order that meets the goal. ``until``: a datetime or a delay from the start (default one
-    year). ``start``: when the contact enters (default now). Works for draft flows too.
+    order that meets the goal. Events that stand for a change to the contact (score, stage,
+    list, tag changes; opens and clicks of the run's emails) make that change too.
+    ``until``: a datetime or a delay from the start (default one year). ``start``: when the
+    contact enters (default now). ``trigger``: the event that starts the run (its ``at`` is
+    ignored), so that its context (an order, a form's answers) is there for the steps, as
+    when the engine enrolls. Works for draft flows too.
     """
     start = start or timezone.now()
     horizon = start + (until if isinstance(until, dt.timedelta) else DEFAULT_HORIZON)
@@ -71,7 +82,7 @@ def simulate(flow, contact=None, events=(), until=None, *, start=None):
     path = []
     try:
         with tracking.signals_held(), transaction.atomic():
-            _Simulation(flow, contact, timeline, start, horizon, path).run()
+            _Simulation(flow, contact, timeline, start, horizon, path).run(trigger)
             raise _Rollback()
     except _Rollback:
         pass
@@ -96,15 +107,16 @@ class _Simulation:
         self.path = path
         self.effects = RecordingEffects()
 
-    def run(self):
+    def run(self, trigger=None):
         if self.flow.pk is None:
             self.flow.save()
         self.contact = self.contact or _sample_contact()
         Enrollment.objects.filter(
             flow=self.flow, contact=self.contact, status__in=OPEN_STATUSES
         ).update(status=EnrollmentStatus.EXITED)
+        event = self._record(_as_event(trigger, self.clock)) if trigger else None
         enrollment = dispatch.enroll(
-            self.flow, self.contact, now=self.clock, effects=self.effects, force=True
+            self.flow, self.contact, event=event, now=self.clock, effects=self.effects, force=True
         )
         for _ in range(MAX_ROUNDS):
             self._advance(enrollment.pk)
@@ -139,16 +151,8 @@ class _Simulation:
         if sim_event.at > self.horizon:
             return False
         self.clock = max(self.clock, sim_event.at)
-        event = tracking.record_event(
-            sim_event.kind,
-            contact=self.contact,
-            page=sim_event.page,
-            name=sim_event.name,
-            object_id=sim_event.object_id,
-            value=sim_event.value,
-            data=sim_event.data,
-            at=self.clock,
-        )
+        _change_contact(self.contact, enrollment, sim_event, self.clock)
+        event = self._record(sim_event)
         self.path.append(
             PathStep(self.clock, "", "event", f"Event: {event.get_kind_display()}", "event")
         )
@@ -159,6 +163,18 @@ class _Simulation:
             return False
         return True
 
+    def _record(self, sim_event):
+        return tracking.record_event(
+            sim_event.kind,
+            contact=self.contact,
+            page=sim_event.page,
+            name=sim_event.name,
+            object_id=sim_event.object_id,
+            value=sim_event.value,
+            data=sim_event.data,
+            at=self.clock,
+        )
+
     def _end(self, enrollment):
         label = enrollment.get_status_display()
         if enrollment.exit_reason:
@@ -166,6 +182,41 @@ class _Simulation:
         return PathStep(
             enrollment.finished_at or self.clock, "", "end", label, str(enrollment.status)
         )
+
+
+def _change_contact(contact, enrollment, sim_event, at):
+    """Make the change to the contact that ``sim_event`` reports, as it happened for real:
+    a score_changed event without the new score would leave a ``score_at_least`` branch
+    waiting where the engine went on."""
+    kind, name, object_id = sim_event.kind, sim_event.name, sim_event.object_id
+    contacts = Contact.objects.filter(pk=contact.pk)
+    if kind == EventKind.SCORE_CHANGED:
+        contacts.update(score=F("score") + int(sim_event.value or 0))
+    elif kind == EventKind.STAGE_CHANGED and name:
+        contacts.update(stage=name)
+    elif kind == EventKind.LIST_JOINED and object_id:
+        ListMembership.objects.get_or_create(contact=contact, contact_list_id=int(object_id))
+    elif kind == EventKind.LIST_LEFT and object_id:
+        ListMembership.objects.filter(contact=contact, contact_list_id=int(object_id)).delete()
+    elif kind == EventKind.TAG_ADDED and name:
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        TaggedContact.objects.get_or_create(content_object=contact, tag=tag)
+    elif kind == EventKind.TAG_REMOVED and name:
+        TaggedContact.objects.filter(content_object=contact, tag__name__iexact=name).delete()
+    elif kind in (EventKind.EMAIL_OPENED, EventKind.LINK_CLICKED):
+        message = _email_of_the_run(enrollment, sim_event.page)
+        if message is not None:
+            counted = message.count_open if kind == EventKind.EMAIL_OPENED else message.count_click
+            counted(at)
+    contact.refresh_from_db()
+
+
+def _email_of_the_run(enrollment, page):
+    """The run's latest email (of ``page``, when the event names one) the contact could open."""
+    messages = Message.objects.filter(enrollment=enrollment)
+    if page is not None:
+        messages = messages.filter(page_id=page.pk)
+    return messages.order_by("-created_at", "-pk").first()
 
 
 def _path_step(at, step, outcome):

@@ -1,7 +1,8 @@
 """One email to one contact: the key for tracking and unsubscribe links."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -93,3 +94,15 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.subject or self.page} → {self.to_email}"
+
+    def count_open(self, at):
+        """One more open; the first one dates the contact's open (``opened_email``)."""
+        Message.objects.filter(pk=self.pk).update(
+            opens=F("opens") + 1, first_opened_at=Coalesce("first_opened_at", at)
+        )
+
+    def count_click(self, at):
+        """One more click; the first one dates the contact's click (``clicked_email``)."""
+        Message.objects.filter(pk=self.pk).update(
+            clicks=F("clicks") + 1, first_clicked_at=Coalesce("first_clicked_at", at)
+        )
