@@ -285,6 +285,24 @@ def test_the_tester_form_alone_runs_nothing(admin_client, tested_flow):
     assert "Run the test" in body and '<ol class="wf-timeline">' not in body
 
 
+def test_the_tester_names_a_bad_delay_or_value_and_runs_nothing(admin_client, tested_flow):
+    before = counts()
+    response = admin_client.get(
+        url("tester", tested_flow.pk),
+        {
+            "run": "1",
+            **{"kind_0": "order_placed", "after_0": "1e308", "unit_0": "weeks"},
+            **{"kind_1": "order_placed", "after_1": "2", "value_1": "99999999999"},
+        },
+    )
+    assert response.status_code == 200
+    body = text(response)
+    assert "after: A delay from 0 to 3660 days." in body
+    assert "value: The value is out of range." in body
+    assert '<ol class="wf-timeline">' not in body
+    assert counts() == before
+
+
 def test_the_testers_path_is_the_path_the_engine_takes(admin_client, tested_flow):
     from wagtail_flows.engine.advance import advance_enrollment
     from wagtail_flows.engine.dispatch import enroll

@@ -7,9 +7,8 @@ permission.
 """
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
@@ -31,10 +30,12 @@ from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus
 from wagtail_flows.models.messages import MessageStatus
 from wagtail_flows.panels.diagram import flow_diagram
+from wagtail_flows.tracking import clean_value
 
 TEMPLATES = "wagtail_flows/reports/"
 UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7}
 TESTER_EVENT_ROWS = 3
+MAX_TESTER_DAYS = 3660
 
 
 def can_view_flows(user):
@@ -309,27 +310,36 @@ def add_dashboard_panel(request, panels):
 
 
 def tester_events(params):
-    """SimEvent dicts from the tester form rows (kind_N, after_N, unit_N, value_N)."""
-    events = []
+    """(SimEvent dicts, errors) from the tester form rows (kind_N, after_N, unit_N, value_N).
+
+    A row with an unknown kind is empty; a bad delay or value is an error naming its field."""
+    events, errors = [], {}
     for index in range(TESTER_EVENT_ROWS):
         kind = params.get(f"kind_{index}", "")
         if kind not in EventKind.values:
             continue
         try:
-            after = float(params.get(f"after_{index}") or 0)
-        except ValueError:
-            after = 0
-        unit = params.get(f"unit_{index}", "days")
-        delay = dt.timedelta(days=max(after, 0) * UNITS.get(unit, 1))
-        events.append({"at": delay, "kind": kind, "value": _decimal(params.get(f"value_{index}"))})
-    return events
+            delay = _tester_delay(params.get(f"after_{index}"), params.get(f"unit_{index}"))
+            value = clean_value(params.get(f"value_{index}"))
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"{field}_{index}"] = messages[0]
+            continue
+        events.append({"at": delay, "kind": kind, "value": value})
+    return events, errors
 
 
-def _decimal(text):
+def _tester_delay(after, unit):
     try:
-        return Decimal(text) if text else None
-    except InvalidOperation:
-        return None
+        amount = float(after or 0)
+    except ValueError:
+        amount = -1
+    days = amount * UNITS.get(unit, 1)
+    if not 0 <= days <= MAX_TESTER_DAYS:
+        raise ValidationError(
+            {"after": _("A delay from 0 to %(days)s days.") % {"days": MAX_TESTER_DAYS}}
+        )
+    return dt.timedelta(days=days)
 
 
 def tester_contact(params):
@@ -350,27 +360,30 @@ def tester_view(request, pk):
     from wagtail_flows.engine.simulate import simulate
 
     flow = get_object_or_404(Flow, pk=pk)
+    run = "run" in request.GET
+    events, errors = tester_events(request.GET) if run else ([], {})
     context = {
         "flow": flow,
         "page_title": _("Test this flow: %(flow)s") % {"flow": flow},
         "kinds": EventKind.choices,
         "units": [(u, u) for u in UNITS],
-        "rows": _form_rows(request.GET),
+        "rows": _form_rows(request.GET, errors),
+        "errors": errors,
         "email": request.GET.get("email", ""),
         "recent_contacts": Contact.objects.order_by("-created_at").values_list("email", flat=True)[
             :50
         ],
         "urls": flow_urls(flow),
     }
-    if "run" in request.GET:
+    if run and not errors:
         contact, context["contact_error"] = tester_contact(request.GET)
-        path_steps = simulate(flow, contact=contact, events=tester_events(request.GET))
+        path_steps = simulate(flow, contact=contact, events=events)
         context["contact"] = contact
         context["path"] = [_timeline_entry(flow, s, contact) for s in path_steps]
     return TemplateResponse(request, TEMPLATES + "tester.html", context)
 
 
-def _form_rows(params):
+def _form_rows(params, errors):
     return [
         {
             "index": i,
@@ -378,6 +391,8 @@ def _form_rows(params):
             "after": params.get(f"after_{i}", ""),
             "unit": params.get(f"unit_{i}", "days"),
             "value": params.get(f"value_{i}", ""),
+            "after_error": errors.get(f"after_{i}", ""),
+            "value_error": errors.get(f"value_{i}", ""),
         }
         for i in range(TESTER_EVENT_ROWS)
     ]
