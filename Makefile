@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint sandbox sandbox-setup migrations clean
+.PHONY: install test test-fast lint sandbox sandbox-setup migrations clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ sandbox: sandbox-setup
 
 migrations: install
 	PATH="$(abspath $(BIN)):$$PATH" scripts/makemigrations.sh
+
+# Every benchmark script, one after the other (docs/performance.md): about 40 minutes.
+# BENCH_ARGS=--postgres runs them on PostgreSQL + Redis; clusters.py always does.
+BENCH_ARGS ?=
+bench: install
+	for script in capture emails engine_steps latency engine; do \
+		$(BIN)/python benchmarks/$$script.py $(BENCH_ARGS) || exit 1; \
+	done
+	$(BIN)/python benchmarks/clusters.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info sandbox/db.sqlite3* sandbox/media

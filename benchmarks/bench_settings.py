@@ -1,12 +1,21 @@
-"""Settings of the WSGI servers started by benchmarks/capture.py: the test settings, with
-capture switched on or off by BENCH_CAPTURE (1/0) and the database named by FLOWS_DB_NAME."""
+"""Settings of the servers and clusters the benchmarks start: the test settings, plus
+
+- capture switched on or off by BENCH_CAPTURE (1/0), for benchmarks/capture.py's servers;
+- with BENCH_CLUSTER=1, the django-q2 settings docs/scaling.md recommends (timeout < retry,
+  a bounded success log, the default ORM poll interval), for the benchmark clusters.
+
+The database is named by FLOWS_DB_NAME, the broker by FLOWS_TEST_BROKER (tests/settings.py).
+"""
 
 import os
 
 from tests.settings import *  # noqa: F403
-from tests.settings import WAGTAIL_FLOWS
+from tests.settings import Q_CLUSTER, WAGTAIL_FLOWS
 
 WAGTAIL_FLOWS = {
     **WAGTAIL_FLOWS,
     "TRACKING_CONSENT": "always" if os.environ.get("BENCH_CAPTURE", "1") == "1" else "off",
 }
+
+if os.environ.get("BENCH_CLUSTER") == "1":
+    Q_CLUSTER = {**Q_CLUSTER, "timeout": 60, "retry": 120, "save_limit": 250, "poll": 0.2}
