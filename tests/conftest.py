@@ -49,10 +49,12 @@ def _wagtail_root_and_site(request):
     request.getfixturevalue(
         "transactional_db" if "transactional_db" in request.fixturenames else "db"
     )
+    from django.contrib.contenttypes.models import ContentType
     from wagtail.models import Locale, Page, Site
 
     if Site.objects.exists():
         return
+    ContentType.objects.clear_cache()  # the flush took the rows the cache still names
     locale, _ = Locale.objects.get_or_create(language_code="en")
     root = Page.get_first_root_node() or Page.add_root(title="Root", locale=locale)
     home = root.add_child(instance=Page(title="Welcome", slug="home", locale=locale))

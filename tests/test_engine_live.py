@@ -91,6 +91,23 @@ def test_retiming_never_schedules_into_the_past(contact):
     assert enrollment.next_run_at == now
 
 
+def test_a_run_that_moves_on_while_retiming_keeps_its_own_time(contact, monkeypatch):
+    flow = make_flow([wait("w1", amount=1), wait("w2", amount=7), tag("b", "t2")])
+    moving = run(start(flow, contact), T0)
+    flow = _edit(flow, [wait("w1", amount=3), wait("w2", amount=7), tag("b", "t2")])
+    read = advance._retimed
+
+    def the_run_moves_on_after_the_read(*args):
+        batch = read(*args)
+        run(moving, T0 + timedelta(days=1))  # its advance, in another worker
+        return batch
+
+    monkeypatch.setattr(advance, "_retimed", the_run_moves_on_after_the_read)
+    assert advance.retime_waiting(flow, "w1", now=T0 + timedelta(hours=2)) == 0
+    moving.refresh_from_db()
+    assert (moving.current_step, moving.next_run_at) == ("w2", T0 + timedelta(days=8))
+
+
 # --- pause and resume --------------------------------------------------------------------
 
 

@@ -445,10 +445,14 @@ def retime_waiting(flow, step_id, *, now=None):
         current_step=step_id,
         status=EnrollmentStatus.WAITING,
         waiting_since__isnull=False,
-    ).values_list("pk", "waiting_since")
-    batch = [Enrollment(pk=pk, next_run_at=max(since + length, now)) for pk, since in waiting]
-    Enrollment.objects.bulk_update(batch, ["next_run_at"], batch_size=500)
-    return len(batch)
+    )
+    batch = _retimed(waiting.values_list("pk", "waiting_since"), length, now)
+    # Through the same filter: a run that moved on since the read keeps its own time.
+    return waiting.bulk_update(batch, ["next_run_at"], batch_size=500)
+
+
+def _retimed(waiting, length, now):
+    return [Enrollment(pk=pk, next_run_at=max(since + length, now)) for pk, since in waiting]
 
 
 def finish_ended_flows(*, now=None, limit=500):
