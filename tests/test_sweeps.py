@@ -210,6 +210,20 @@ def test_a_cart_left_without_an_order_becomes_cart_abandoned_once():
     assert Event.objects.filter(kind=EventKind.CART_ABANDONED, contact=ann).count() == 1
 
 
+def test_a_cart_at_the_size_limit_is_still_reported_without_its_items():
+    make_flow(triggers=[("cart_abandoned", {"after_hours": 4})])
+    ann, bob = ContactFactory(), ContactFactory()
+    full = cart_update(ann, "cart-full", hours_ago=6)
+    full.data = {"items": [{"sku": "X" * 8150}]}  # just under the limit, as captured
+    full.save()
+    cart_update(bob, "cart-2", hours_ago=5)
+
+    assert run_sweep(now=NOW)["carts_abandoned"] == 2
+    reported = Event.objects.get(kind=EventKind.CART_ABANDONED, contact=ann)
+    assert reported.data == {"after_hours": 4, "cart_updated_at": full.created_at.isoformat()}
+    assert Enrollment.objects.filter(contact__in=[ann, bob]).count() == 2
+
+
 def test_a_cart_followed_by_an_order_is_not_abandoned():
     make_flow(triggers=[("cart_abandoned", {"after_hours": 4})])
     ann = ContactFactory()

@@ -83,6 +83,39 @@ def record_event(
     return _insert_event(contact=contact, visitor=visitor, page=page, at=at, **fields)
 
 
+def record_events(kind, rows, *, at):
+    """Many events of one kind in one INSERT (the sweep's abandoned carts), each checked as
+    ``record_event`` checks one; marked for dispatch when a flow listens, with one dispatch
+    task for all of them after commit. ``rows``: dicts of contact, name, object_id, value,
+    data. Only for kinds that move no activity date (``touch_contact`` is per contact)."""
+    assert ACTIVITY_FIELDS.get(kind) is None, kind
+    listened = is_listened(kind)
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                contact=row["contact"],
+                created_at=at,
+                pending_dispatch=listened,
+                **clean_event(
+                    kind,
+                    name=row.get("name", ""),
+                    object_id=row.get("object_id", ""),
+                    value=row.get("value"),
+                    data=row.get("data"),
+                ),
+            )
+            for row in rows
+        ]
+    )
+    if listened and events:
+        ids = [event.pk for event in events]
+        transaction.on_commit(lambda: _dispatch().enqueue_dispatches(ids))
+    if not _SIGNALS_HELD.get():
+        for event in events:
+            event_recorded.send(sender=Event, event=event)
+    return events
+
+
 def clean_event(kind, *, name="", object_id="", value=None, data=None):
     """The checks ``track()`` and the beacon apply, for a kind named exactly."""
     if kind not in EventKind.values:

@@ -149,6 +149,13 @@ def enqueue_dispatch(event_id):
     )
 
 
+def enqueue_dispatches(event_ids):
+    """One task dispatching these events in turn (events recorded in bulk)."""
+    from wagtail_flows.engine.tasks import DISPATCH_BATCH_FUNC, enqueue
+
+    enqueue(DISPATCH_BATCH_FUNC, list(event_ids))
+
+
 def dispatch_event(event_id, *, now=None, flows=None, effects=None):
     """Start and end enrollments for one event (idempotent: safe to run again).
 

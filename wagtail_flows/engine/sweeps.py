@@ -14,6 +14,7 @@ Every part does a bounded number of queries per batch, whatever the number of co
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -172,37 +173,36 @@ def abandoned_carts(hours, since, clock):
 
 
 def record_abandoned(carts, hours, clock):
-    """One ``cart_abandoned`` event per cart, in one INSERT. Like ``tracking.record_event``:
-    marked for dispatch when a flow's goal or exit listens (one dispatch task for all), and
-    ``event_recorded`` is sent for each."""
-    from wagtail_flows.engine.dispatch import is_listened
-    from wagtail_flows.signals import event_recorded
+    """One ``cart_abandoned`` event per cart, in one INSERT (``tracking.record_events``)."""
+    from wagtail_flows.tracking import record_events
 
-    listened = is_listened(EventKind.CART_ABANDONED)
-    events = Event.objects.bulk_create(
-        [
-            Event(
-                kind=EventKind.CART_ABANDONED,
-                contact=cart.contact,
-                object_id=cart.object_id,
-                value=cart.value,
-                data={
-                    **(cart.data or {}),
-                    "after_hours": hours,
-                    "cart_updated_at": cart.created_at.isoformat(),
-                },
-                created_at=clock,
-                pending_dispatch=listened,
-            )
-            for cart in carts
-        ]
-    )
-    if listened:
-        ids = [event.pk for event in events]
-        transaction.on_commit(lambda: enqueue(DISPATCH_BATCH_FUNC, ids))
-    for event in events:
-        event_recorded.send(sender=Event, event=event)
-    return events
+    rows = [
+        {
+            "contact": cart.contact,
+            "object_id": cart.object_id,
+            "value": cart.value,
+            "data": _abandoned_data(cart, hours),
+        }
+        for cart in carts
+    ]
+    return record_events(EventKind.CART_ABANDONED, rows, at=clock)
+
+
+def _abandoned_data(cart, hours):
+    """The cart as it was left, and when; without its items if they no longer fit in an
+    event (a cart at the size limit must still be reported, or it would hold up the sweep
+    every minute)."""
+    from wagtail_flows.tracking import clean_data
+
+    marks = {"after_hours": hours, "cart_updated_at": cart.created_at.isoformat()}
+    data = {**(cart.data or {}), **marks}
+    try:
+        return clean_data(data)
+    except ValidationError:
+        logger.warning(
+            "Cart %s of contact %s: reported without its items", cart.pk, cart.contact_id
+        )
+        return marks
 
 
 def _enroll_carts(flow, reported, clock, advance_now):
