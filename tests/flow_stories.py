@@ -2,9 +2,10 @@
 
 A ``Story`` feeds events through the real entry points (``record_event`` then dispatch) and
 moves a simulated clock with the sweep. ``Story.assert_simulator_agrees`` then checks that
-the simulator, run from the moment a contact's run started — with the contact as it was then
-and the events the story fed afterwards — predicts the path the engine took: the same steps
-(ids, outcomes, branches, times), the same emails (step, time, subject) and the same end.
+the simulator, run from the moment a contact's run started — with the contact as it was then,
+the run's trigger event, and the events the story fed afterwards — predicts the path the
+engine took: the same steps (ids, outcomes, branches, times), the same emails (step, time,
+subject) and the same end.
 """
 
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class Story:
 
     def __init__(self):
         self.now = timezone.now().replace(microsecond=0) + timedelta(minutes=1)
-        self.fed = {}  # contact pk -> events the story fed (and dispatched) for them
+        self.fed = {}  # contact pk -> [(event, when the story dispatched it)]
         self.snapshots = {}  # contact pk -> [Snapshot], oldest first
 
     # --- the clock --------------------------------------------------------------------------
@@ -89,7 +90,7 @@ class Story:
         return event
 
     def dispatch(self, event):
-        self.fed.setdefault(event.contact_id, []).append(event)
+        self.fed.setdefault(event.contact_id, []).append((event, self.now))
         self.snapshots.setdefault(event.contact_id, [])
         self._snapshot_watched()
         dispatch_event(event.pk, now=self.now)
@@ -159,7 +160,12 @@ class Story:
         """The simulator's path for ``run``: started when it started, with the contact as it
         was then and the events the story fed after, up to the story's present."""
         snapshot = self._snapshot_before(run)
-        later = [e for e in self.fed.get(run.contact_id, ()) if e.pk > snapshot.last_event]
+        later = [
+            sim_event(event, at)
+            for event, at in self.fed.get(run.contact_id, ())
+            if event.pk > snapshot.last_event
+        ]
+        trigger = sim_event(run.trigger_event) if run.trigger_event else None
         contact = run.contact
         with transaction.atomic():
             rewind(run, snapshot)
@@ -167,9 +173,10 @@ class Story:
             path = simulate(
                 run.flow,
                 contact,
-                events=[sim_event(e) for e in later],
+                events=later,
                 start=run.enrolled_at,
                 until=self.now,
+                trigger=trigger,
             )
             transaction.set_rollback(True)
         contact.refresh_from_db()
@@ -178,7 +185,8 @@ class Story:
 
 def rewind(run, snapshot):
     """Put the contact back as it was when ``run`` started: its row, tags and lists; no
-    event after that moment; no message or run of this flow from ``run`` on."""
+    event after that moment, nor the run's trigger event (the simulator records it again);
+    no message or run of this flow from ``run`` on."""
     contact_id = run.contact_id
     Contact.objects.filter(pk=contact_id).update(**snapshot.fields)
     tagged = TaggedContact.objects.filter(content_object_id=contact_id)
@@ -190,6 +198,7 @@ def rewind(run, snapshot):
     for list_id in snapshot.lists - set(members.values_list("contact_list_id", flat=True)):
         ListMembership.objects.create(contact_id=contact_id, contact_list_id=list_id)
     Event.objects.filter(contact_id=contact_id, pk__gt=snapshot.last_event).delete()
+    Event.objects.filter(pk=run.trigger_event_id).delete()
     runs = Enrollment.objects.filter(flow=run.flow, contact_id=contact_id, pk__gte=run.pk)
     Message.objects.filter(enrollment__in=runs).delete()
     runs.delete()
@@ -217,9 +226,11 @@ def _rows(path, start):
     return rows
 
 
-def sim_event(event):
+def sim_event(event, at=None):
+    """The event as the simulator replays it, at ``at``: when the story dispatched it (the
+    contact's own methods stamp their events with the wall clock, not the story's)."""
     return SimEvent(
-        at=event.created_at,
+        at=at or event.created_at,
         kind=event.kind,
         name=event.name,
         object_id=event.object_id,

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ContactFactory, make_form_page, make_standard_page
-from tests.flow_stories import Story, go_live, run_of, sent, set_property, statuses
+from tests.flow_stories import Story, go_live, sent, set_property, statuses
 from tests.test_flow_templates_stories import email_times, lists_of, tags_of
 from wagtail_flows import flow_templates
 from wagtail_flows.engine.sweep_triggers import site_timezone
@@ -16,12 +16,6 @@ from wagtail_flows.engine.timing import local_instant
 from wagtail_flows.models import ContactList
 
 pytestmark = pytest.mark.django_db
-
-SIM_HAS_NO_CONTEXT = (
-    "simulate() enrolls without the trigger event or a context (dispatch.enroll(..., "
-    "force=True) with no event=/context=), so a wait_until on a date from the triggering "
-    "form (date_source='context') cannot find the event date"
-)
 
 
 @pytest.fixture
@@ -134,8 +128,7 @@ def test_newsletter_cadence_sends_on_days_1_3_7_10_then_quarterly(ann):
 # --- webinar --------------------------------------------------------------------------------
 
 
-def play_webinar(ann):
-    """Ann registers for an event a week ahead; the story runs past the day after it."""
+def test_webinar_confirms_reminds_the_day_before_and_follows_up_the_day_after(ann):
     form = make_form_page(
         "Webinar", fields=[("Email", "email", True), ("Event date", "date", True)]
     )
@@ -144,13 +137,7 @@ def play_webinar(ann):
     tz = site_timezone()
     day = timezone.localtime(story.now, tz).date() + timedelta(days=7)
     story.event("form_submitted", ann, page=form, data={"event_date": day.isoformat()})
-    return story, flow, day
-
-
-def test_webinar_confirms_reminds_the_day_before_and_follows_up_the_day_after(ann):
-    story, flow, day = play_webinar(ann)
     assert sent(ann) == ["1. Registration confirmed"]
-    tz = site_timezone()
     reminder_at = local_instant(day - timedelta(days=1), dt.time(9, 0), tz)
     follow_up_at = local_instant(day + timedelta(days=1), dt.time(9, 0), tz)
     story.until(reminder_at - timedelta(minutes=1))
@@ -159,11 +146,4 @@ def test_webinar_confirms_reminds_the_day_before_and_follows_up_the_day_after(an
     assert sent(ann) == ["1. Registration confirmed", "2. Tomorrow", "3. Thanks for coming"]
     assert [t for _, t in email_times(ann, flow)][1:] == [reminder_at, follow_up_at]
     assert statuses(flow, ann) == ["completed"]
-
-
-@pytest.mark.xfail(strict=True, reason=SIM_HAS_NO_CONTEXT)
-def test_the_simulator_predicts_the_webinar_reminders(ann):
-    story, flow, day = play_webinar(ann)
-    story.until(local_instant(day + timedelta(days=1), dt.time(9, 0), site_timezone()))
-    assert run_of(flow, ann).status == "completed"
     story.assert_simulator_agrees(flow, ann)
