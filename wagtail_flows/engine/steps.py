@@ -265,27 +265,27 @@ def _required(ctx, name):
 
 
 def run_add_to_list(ctx):
-    return _changed(ctx.contact.add_to_list(_required(ctx, "list")))
+    return _changed(ctx.contact.add_to_list(_required(ctx, "list"), at=ctx.now))
 
 
 def run_remove_from_list(ctx):
-    return _changed(ctx.contact.remove_from_list(_required(ctx, "list")))
+    return _changed(ctx.contact.remove_from_list(_required(ctx, "list"), at=ctx.now))
 
 
 def run_add_tag(ctx):
-    return _changed(ctx.contact.add_tag(_required(ctx, "tag")))
+    return _changed(ctx.contact.add_tag(_required(ctx, "tag"), at=ctx.now))
 
 
 def run_remove_tag(ctx):
-    return _changed(ctx.contact.remove_tag(_required(ctx, "tag")))
+    return _changed(ctx.contact.remove_tag(_required(ctx, "tag"), at=ctx.now))
 
 
 def run_set_stage(ctx):
-    return _changed(ctx.contact.set_stage(_required(ctx, "stage")))
+    return _changed(ctx.contact.set_stage(_required(ctx, "stage"), at=ctx.now))
 
 
 def run_change_score(ctx):
-    return _changed(ctx.contact.change_score(int(ctx.step.get("delta", 0) or 0)))
+    return _changed(ctx.contact.change_score(int(ctx.step.get("delta", 0) or 0), at=ctx.now))
 
 
 # --- email -------------------------------------------------------------------------------

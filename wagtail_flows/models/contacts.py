@@ -181,21 +181,28 @@ class Contact(ClusterableModel):
                 setattr(self, name, value)
         return bool(changed)
 
-    def add_to_list(self, contact_list):
-        _, created = ListMembership.objects.get_or_create(contact=self, contact_list=contact_list)
+    def add_to_list(self, contact_list, at=None):
+        at = at or now()
+        _, created = ListMembership.objects.get_or_create(
+            contact=self, contact_list=contact_list, defaults={"joined_at": at}
+        )
         if created:
-            self._record(EventKind.LIST_JOINED, object_id=contact_list.pk, name=contact_list.name)
+            self._record(
+                EventKind.LIST_JOINED, object_id=contact_list.pk, name=contact_list.name, at=at
+            )
         return created
 
-    def remove_from_list(self, contact_list):
+    def remove_from_list(self, contact_list, at=None):
         deleted, _ = ListMembership.objects.filter(
             contact=self, contact_list=contact_list
         ).delete()
         if deleted:
-            self._record(EventKind.LIST_LEFT, object_id=contact_list.pk, name=contact_list.name)
+            self._record(
+                EventKind.LIST_LEFT, object_id=contact_list.pk, name=contact_list.name, at=at
+            )
         return bool(deleted)
 
-    def add_tag(self, name):
+    def add_tag(self, name, at=None):
         from taggit.models import Tag
 
         name = _tag_name(name)
@@ -204,34 +211,36 @@ class Contact(ClusterableModel):
             tag, _ = Tag.objects.get_or_create(name=name)
         _, created = TaggedContact.objects.get_or_create(content_object=self, tag=tag)
         if created:
-            self._record(EventKind.TAG_ADDED, name=tag.name)
+            self._record(EventKind.TAG_ADDED, name=tag.name, at=at)
         return created
 
-    def remove_tag(self, name):
+    def remove_tag(self, name, at=None):
         name = _tag_name(name)
         deleted, _ = TaggedContact.objects.filter(
             content_object=self, tag__name__iexact=name
         ).delete()
         if deleted:
-            self._record(EventKind.TAG_REMOVED, name=name)
+            self._record(EventKind.TAG_REMOVED, name=name, at=at)
         return bool(deleted)
 
-    def set_stage(self, stage):
+    def set_stage(self, stage, at=None):
         if stage not in Stage.values:
             raise ValidationError({"stage": _("Unknown lifecycle stage %(s)r.") % {"s": stage}})
         old = self.stage
         if not self._set_where({"stage": stage}, stage=stage):
             return False
-        self._record(EventKind.STAGE_CHANGED, name=stage, data={"from": old, "to": stage})
+        self._record(EventKind.STAGE_CHANGED, name=stage, data={"from": old, "to": stage}, at=at)
         return True
 
-    def change_score(self, delta):
+    def change_score(self, delta, at=None):
         delta = int(delta)
         if delta == 0:
             return False
         type(self).objects.filter(pk=self.pk).update(score=models.F("score") + delta)
         self.refresh_from_db(fields=["score"])
-        self._record(EventKind.SCORE_CHANGED, value=delta, data={"delta": delta, "to": self.score})
+        self._record(
+            EventKind.SCORE_CHANGED, value=delta, data={"delta": delta, "to": self.score}, at=at
+        )
         return True
 
     def subscribe(self, at=None):
