@@ -127,7 +127,8 @@ def insert_rows(model, count=0, *, start=0, columns=None, source=None, params=()
 
     Rows come from a series ``g`` = start … start+count-1 (``generate_series`` on PostgreSQL,
     a recursive CTE on SQLite), or from ``source`` (a ``FROM …`` clause with ``params``).
-    ``columns`` maps a column to an SQL expression over the source (``"'c' || g"``); every
+    ``columns`` maps a column to an SQL expression over the source (``"'c' || g"``; write
+    ``%%`` for the modulo operator, as in any SQL run with parameters); every
     other column takes the field's default, or the value given in ``values`` by field name.
     Set-up only: what is measured always goes through the product's code.
     """

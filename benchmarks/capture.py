@@ -1,6 +1,7 @@
 """P1 capture: what recording page views costs a served Wagtail page.
 
     python benchmarks/capture.py [--postgres] [--rounds R] [--seconds S] [--threads T]
+                                 [--profile N]
 
 1. Queries per page view, counted in-process (CaptureQueriesContext) for: capture off,
    capture on with no flow listening, capture on with a live flow triggered by page views.
@@ -8,6 +9,9 @@
    each, same database), one with capture on and one with it off, loaded in interleaved
    rounds by a threaded Python client (returning visitors: each thread keeps its cookie).
    The ratio is the median of the per-round ratios. Figures are printed last.
+
+``--profile N`` instead serves N page views in-process (Django's test client, returning
+visitor) with capture on, then N with it off, and prints a pyinstrument profile of each.
 """
 
 import argparse
@@ -97,7 +101,7 @@ def start_server(capture, db_name):
         "PYTHONPATH": ROOT,
     }
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "1", "--log-level", "warning"]
+    command += ["--workers", "1", "--log-level", "warning", "--no-control-socket"]
     command += ["benchmarks.wsgi:application"]
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     return server, port
@@ -185,12 +189,31 @@ def throughput(db_name, path, rounds, seconds, threads):
             server.wait(timeout=20)
 
 
+def profile_views(path, count):
+    from django.test import Client, override_settings
+    from pyinstrument import Profiler
+
+    for label, consent in (("capture on", "always"), ("capture off", "off")):
+        with override_settings(WAGTAIL_FLOWS={"TRACKING_CONSENT": consent}):
+            client = Client()
+            count_queries(client, path)
+            profiler = Profiler(interval=0.0005)
+            started = time.perf_counter()
+            with profiler:
+                for _ in range(count):
+                    client.get(path, HTTP_USER_AGENT=BROWSER)
+            elapsed = time.perf_counter() - started
+        print(f"=== {label}: {count} views in {elapsed:.2f} s = {count / elapsed:.0f}/s")
+        print(profiler.output_text(unicode=False, color=False))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--profile", type=int, default=0)
     args = parser.parse_args()
     from django.db import connection
 
@@ -199,6 +222,8 @@ def main():
     name = create_database()
     try:
         path = make_page().url
+        if args.profile:
+            return profile_views(path, args.profile)
         counts = query_counts(path)
         connection.close()  # the servers write to the database now
         on, off, ratio, ratios, errors = throughput(

@@ -53,7 +53,7 @@ def add_waiting(flow, start, count, next_run_at, prefix="wait"):
         Contact,
         count,
         start=start,
-        columns={"email": f"'{prefix}' || g || '@example.com'", "score": "g % 100"},
+        columns={"email": f"'{prefix}' || g || '@example.com'", "score": "g %% 100"},
         status="subscribed",
     )
     insert_rows(
@@ -135,8 +135,8 @@ def segment_count(total, now):
         start=existing,
         columns={
             "email": "'seg' || g || '@example.com'",
-            "score": "g % 100",
-            "stage": "CASE WHEN g % 7 = 0 THEN 'customer' ELSE 'lead' END",
+            "score": "g %% 100",
+            "stage": "CASE WHEN g %% 7 = 0 THEN 'customer' ELSE 'lead' END",
         },
         status="subscribed",
     )
