@@ -35,7 +35,7 @@ sandbox: sandbox-setup
 migrations: install
 	PATH="$(abspath $(BIN)):$$PATH" scripts/makemigrations.sh
 
-# Every benchmark script, one after the other (docs/performance.md): about 40 minutes.
+# Every benchmark script, one after the other (docs/performance.md): 20-30 minutes.
 # BENCH_ARGS=--postgres runs them on PostgreSQL + Redis; clusters.py always does.
 BENCH_ARGS ?=
 bench: install
