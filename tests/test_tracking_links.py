@@ -113,7 +113,7 @@ def test_a_click_outside_the_message_links_is_404(client, sent):
 def test_the_email_links_through_the_click_redirect(client, sent):
     html = emails.render_email(sent.revision, sent.contact, message=sent).html
     assert "https://example.com/a" not in html
-    assert url_for("click", sent, 0) in html
+    assert url_for("click", sent, 0) in html and url_for("click", sent, 1) in html
     assert url_for("open", sent) in html  # the open pixel
 
 
