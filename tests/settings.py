@@ -144,6 +144,8 @@ else:
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "Flows Tests <flows@example.com>"
+# django-anymail's tracking webhooks (tests/urls.py) take this HTTP basic auth, as an ESP sends it.
+ANYMAIL = {"WEBHOOK_SECRET": "flows-esp:tests-only-webhook-secret"}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = os.path.join(tempfile.gettempdir(), "wagtail_flows_static")

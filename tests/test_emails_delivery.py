@@ -3,7 +3,6 @@
 import json
 import threading
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -232,19 +231,6 @@ def test_a_complaint_suppresses_even_an_unknown_address(contact):
     assert contact.status == ContactStatus.COMPLAINED
     assert emails.record_complaint("stranger@example.com")
     assert Suppression.is_suppressed("stranger@example.com")
-
-
-def test_anymail_tracking_events_feed_bounces_and_complaints(contact):
-    other = ContactFactory()
-    email_delivery.on_anymail_tracking(
-        None, SimpleNamespace(event_type="bounced", recipient=contact.email), esp_name="Postmark"
-    )
-    email_delivery.on_anymail_tracking(
-        None, SimpleNamespace(event_type="complained", recipient=other.email), esp_name="Postmark"
-    )
-    contact.refresh_from_db()
-    other.refresh_from_db()
-    assert (contact.status, other.status) == (ContactStatus.BOUNCED, ContactStatus.COMPLAINED)
 
 
 def test_send_test_needs_an_address():

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("flows/", include("wagtail_flows.urls")),
+    path("anymail/", include("anymail.urls")),  # the ESPs' tracking webhooks (test_anymail.py)
     path("", include(wagtail_urls)),
 ]

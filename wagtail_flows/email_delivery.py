@@ -274,8 +274,8 @@ def on_anymail_tracking(sender, event, esp_name=None, **kwargs):
     kind = getattr(event, "event_type", "")
     if not recipient:
         return
-    if kind in ("bounced", "rejected"):  # anymail: permanent failures
-        record_bounce(recipient, hard=True)
+    if kind in ("bounced", "rejected"):
+        record_bounce(recipient, hard=not _soft_bounce(event))
     elif kind == "deferred":
         record_bounce(recipient, hard=False)
     elif kind == "complained":
@@ -284,6 +284,20 @@ def on_anymail_tracking(sender, event, esp_name=None, **kwargs):
         contact = _contact(recipient)
         if contact is not None:
             contact.unsubscribe(reason=f"{esp_name or 'provider'} unsubscribe")
+
+
+def _soft_bounce(event):
+    """Postmark, Brevo, Mandrill and MailerSend report soft bounces (mailbox full) to anymail
+    as ``bounced`` too; only their raw event says so, and a soft bounce must not suppress."""
+    raw = getattr(event, "esp_event", None)
+    if not isinstance(raw, dict):
+        return False
+    activity = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    return (
+        raw.get("Type") == "SoftBounce"
+        or raw.get("event") == "soft_bounce"
+        or activity.get("type") == "soft_bounced"
+    )
 
 
 def connect_anymail():
