@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint sandbox sandbox-setup migrations clean bench
+.PHONY: install test test-fast test-oscar lint sandbox sandbox-setup migrations clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not cluster and not browser" $(PYTEST_ARGS)
+
+# django-oscar's real signals through wagtail_flows.contrib.oscar (docs/testing.md), in a venv
+# of its own so oscar's dependency tree stays out of $(VENV).
+OSCAR_VENV ?= .venv-oscar
+test-oscar:
+	test -x $(OSCAR_VENV)/bin/python || $(PYTHON) -m venv $(OSCAR_VENV)
+	$(OSCAR_VENV)/bin/pip install -q -e ".[test,oscar]"
+	DJANGO_SETTINGS_MODULE=tests.oscar_site.settings \
+		$(OSCAR_VENV)/bin/python -m pytest -m oscar tests/oscar_site $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -3,6 +3,11 @@ import shutil
 
 import pytest
 
+OSCAR_SETTINGS = "tests.oscar_site.settings"
+if os.environ.get("DJANGO_SETTINGS_MODULE") != OSCAR_SETTINGS:
+    # django-oscar lives in its own venv: `make test-oscar` runs tests/oscar_site/ alone.
+    collect_ignore = ["oscar_site"]
+
 
 def pytest_sessionstart(session):
     if os.environ.get("FLOWS_TEST_SYNCDB"):
