@@ -7,14 +7,16 @@ The flow (benchmarks/_workload.py): add tag → wait 0 → branch on score → s
 change score. Two measurements, one after the other on the same database:
 
 1. **in-process**, N enrollments (default 10,000): this process claims and advances
-   batches of 500 (``advance.run_due``, what one advance task does) and delivers each email
-   on commit to the locmem backend. The engine's own cost, with no broker in between.
+   batches of 500 (``advance.run_due``, what one advance task does); each batch's emails go
+   out on commit in delivery batches over one connection (``deliver_batch`` in this
+   process), to the locmem backend. The engine's own cost, with no broker in between.
 2. **cluster**, M enrollments (default 2,000: at the 60–150 steps/s this path reaches on
    the shared 2-core machine, 10,000 would take 6–14 minutes for the same rate): the
    product path. A ``qcluster`` (W workers, default 2 = the cores) runs on
    the broker of the database (ORM on SQLite, Redis with ``--postgres``); this process
    runs the sweep's hand-out (``sweeps.advance_due``: one advance task per batch of 500);
-   each send enqueues a delivery task; the clusters' emails go to the locmem backend. Timed
+   each advance batch enqueues its emails in delivery tasks of ``SEND_BATCH_SIZE``; the
+   clusters' emails go to the locmem backend. Timed
    from the hand-out until every enrollment is finished and every email is sent.
 
 ``--profile`` prints a pyinstrument profile of the in-process run (and skips the cluster).
@@ -61,20 +63,20 @@ def count_queries(func, *args, **kwargs):
     return result, len(queries)
 
 
-def deliver_inline():
-    """Deliver each message on commit in this process, as a worker would."""
+def deliver_batches_inline():
+    """Each advance batch's emails go out on commit in this process, batch by batch over one
+    connection, as a worker runs ``deliver_batch`` (the broker is kept for the cluster pass)."""
     from django.db import transaction
 
     from wagtail_flows import email_delivery
-    from wagtail_flows.engine import steps
 
-    original = steps.Effects.deliver
+    original = email_delivery.enqueue_batch
 
-    def deliver(self, message):
-        transaction.on_commit(lambda: email_delivery.deliver_message(message.pk))
+    def enqueue_batch(message_ids):
+        transaction.on_commit(lambda: email_delivery.deliver_batch(message_ids))
 
-    steps.Effects.deliver = deliver
-    return lambda: setattr(steps.Effects, "deliver", original)
+    email_delivery.enqueue_batch = enqueue_batch
+    return lambda: setattr(email_delivery, "enqueue_batch", original)
 
 
 def start_profiler():
@@ -93,7 +95,7 @@ def in_process(count, profile=False):
     flow = five_step_flow("In-process")
     now = timezone.now()
     add_due(flow, count, now, "inproc")
-    restore = deliver_inline()
+    restore = deliver_batches_inline()
     queries = 0
     profiler = start_profiler() if profile else None
     started, cpu = time.perf_counter(), time.process_time()
@@ -163,7 +165,7 @@ def main():
     rate = local["steps"] / local["seconds"]
     print(
         f"  in-process ({args.enrollments} enrollments, run_due in batches of {BATCH},"
-        f" inline delivery): {local['steps']} steps,"
+        f" batched delivery): {local['steps']} steps,"
         f" {local['sent']} sent in {local['seconds']:.1f} s = {rate:.0f} steps/s;"
         f" {local['queries'] / max(local['steps'], 1):.1f} queries/step"
     )
