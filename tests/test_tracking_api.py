@@ -101,6 +101,25 @@ def test_track_by_request_uses_the_browsers_visitor_and_its_contact():
     assert event.contact == contact and event.visitor_id == request._flows_visitor.id
 
 
+def test_a_view_outside_wagtail_sends_the_visitor_cookie_through_the_middleware():
+    from django.http import HttpResponse
+
+    from wagtail_flows.conf import flows_settings
+    from wagtail_flows.middleware import VisitorCookieMiddleware
+
+    def quote_view(request):
+        wagtail_flows.track("quote_requested", request=request)
+        return HttpResponse("Thanks")
+
+    response = VisitorCookieMiddleware(quote_view)(browser_request())
+    event = Event.objects.get(name="quote_requested")
+    cookie = tracking.VisitorCookie.loads(response.cookies[flows_settings.VISITOR_COOKIE].value)
+    assert cookie.id == event.visitor_id  # the browser now carries the id its event names
+
+    quiet = VisitorCookieMiddleware(lambda request: HttpResponse())(browser_request())
+    assert flows_settings.VISITOR_COOKIE not in quiet.cookies
+
+
 def test_track_by_request_respects_do_not_track():
     assert wagtail_flows.track("quiz_finished", request=browser_request(dnt="1")) is None
     assert not Event.objects.exists()

@@ -48,7 +48,11 @@ OSCAR_APPS = [
     "django_tables2",
 ]
 INSTALLED_APPS = [*INSTALLED_APPS, *OSCAR_APPS, "wagtail_flows.contrib.oscar"]
-MIDDLEWARE = [*MIDDLEWARE, "oscar.apps.basket.middleware.BasketMiddleware"]
+MIDDLEWARE = [
+    *MIDDLEWARE,
+    "oscar.apps.basket.middleware.BasketMiddleware",
+    "wagtail_flows.middleware.VisitorCookieMiddleware",  # the cookie on oscar's responses
+]
 ROOT_URLCONF = "tests.oscar_site.urls"
 SITE_ID = 1
 HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}

@@ -99,3 +99,13 @@ def test_an_anonymous_basket_addition_is_kept_on_the_browsers_visitor(client, le
     assert event.visitor_id == page_view.visitor_id is not None
     assert event.data["items"] == [{**LENSES, "quantity": 1}]
     assert event.value == Decimal("29.50")
+
+
+def test_a_shopper_who_starts_in_the_shop_gets_the_cookie_their_cart_names(client, lenses):
+    """No Wagtail page first: the visitor cookie comes back on oscar's own basket response
+    (``VisitorCookieMiddleware``), so the pages read next join the same visitor."""
+    add_to_basket(client, lenses, 1)
+    cart = Event.objects.get(kind=EventKind.CART_UPDATED)
+    assert client.get("/", HTTP_USER_AGENT=FIREFOX).status_code == 200
+    page_view = Event.objects.get(kind=EventKind.PAGE_VIEWED)
+    assert page_view.visitor_id == cart.visitor_id is not None
