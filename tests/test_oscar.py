@@ -1,8 +1,8 @@
 """The django-oscar adapter maps oscar's signals to shop events.
 
-django-oscar 4.2.1 does install beside Django 5.2 and Wagtail 8.0.1 (checked in a throw-away
-virtualenv), but it brings some twenty apps of its own, so this suite does not install it:
-the tests below stand in oscar's two signal modules (same names, same ``send`` arguments as
+django-oscar brings some twenty apps of its own, so the main suite does not install it: the
+real shop is tested by ``make test-oscar`` (tests/oscar_site/, CI runs it). The tests below
+stand in oscar's two signal modules (same names, same ``send`` arguments as
 ``oscar.apps.order.utils.OrderCreator`` and ``oscar.apps.basket.views.BasketAddView``) and
 send fake orders and baskets with the attributes oscar's models have.
 """
