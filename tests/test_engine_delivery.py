@@ -66,3 +66,38 @@ def test_a_contact_entering_on_an_event_gets_their_email_at_once(
 
     assert [m.to for m in mail.outbox] == [[contact.email]]
     assert counting_mail.opened == 1
+
+
+def _queued_messages(count):
+    from wagtail_flows.engine.advance import run_due
+
+    _welcome_flow(ContactFactory.create_batch(count))
+    run_due(100, now=T0)  # queues the messages; delivery is captured, not run
+    return list(Message.objects.filter(status="queued").values_list("pk", flat=True))
+
+
+def test_delivery_costs_the_same_queries_for_every_message(django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_flows.email_delivery import deliver_batch
+
+    with django_capture_on_commit_callbacks(execute=False):
+        first, *rest = _queued_messages(5)
+    deliver_batch([first])  # the first one renders and caches the inlined page
+    with CaptureQueriesContext(connection) as one:
+        deliver_batch(rest[:1])
+    with CaptureQueriesContext(connection) as three:
+        deliver_batch(rest[1:])
+    assert len(three) == 3 * len(one)
+    # The message with its contact, flow, page, run and revision in one query; the flow's
+    # steps and the revision's content are not loaded once the page is in the render cache.
+    (load,) = [
+        q["sql"]
+        for q in one.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "wagtail_flows_message"' in q["sql"]
+    ]
+    assert '"wagtailcore_revision"."object_id"' in load  # the revision, in the same query
+    assert '"wagtailcore_revision"."content"' not in load
+    assert '"wagtail_flows_flow"."steps"' not in load
+    assert len(mail.outbox) == 5

@@ -60,13 +60,27 @@ def _finish(message, status, **fields):
         setattr(message, name, value)
 
 
+# Loaded lazily if ever needed: the flow's steps are not, and a revision's content only when
+# its inlined page is not in the render cache yet (once per revision).
+UNUSED_IN_DELIVERY = (
+    "flow__triggers",
+    "flow__entry_conditions",
+    "flow__steps",
+    "flow__goal",
+    "flow__exit_conditions",
+    "revision__content",
+)
+
+
 def deliver_message(message_id, *, connection=None, now=None):
     """Send one queued message; returns its final status, or None if it was not ours
     (already claimed by another worker, already done, or its ``send_after`` is later)."""
     if not _claim(message_id, now or timezone.now()):
         return None
-    message = Message.objects.select_related("contact", "flow", "page", "enrollment").get(
-        pk=message_id
+    message = (
+        Message.objects.select_related("contact", "flow", "page", "enrollment", "revision")
+        .defer(*UNUSED_IN_DELIVERY)
+        .get(pk=message_id)
     )
     if not message.contact.can_receive_email(transactional=message.transactional):
         _finish(message, MessageStatus.SUPPRESSED, error="The contact may not be emailed.")
