@@ -2,6 +2,8 @@
 only what the template cannot guess, a draft flow at the end; only for people who may add
 flows."""
 
+import re
+
 import pytest
 
 from tests.conftest import make_staff_user
@@ -16,6 +18,7 @@ GALLERY = "/admin/flows/templates/"
 
 def test_the_gallery_shows_every_template_grouped_with_a_preview(admin_client):
     html = admin_client.get(GALLERY).content.decode()
+    assert re.search(r"<h1[^>]*>\s*New flow from a template\s*</h1>", html)
     for group in (
         "Acquisition and welcome",
         "Interest and engagement",
@@ -31,6 +34,7 @@ def test_the_gallery_shows_every_template_grouped_with_a_preview(admin_client):
 
 def test_choosing_a_template_asks_for_its_settings_with_defaults(admin_client):
     html = admin_client.get(GALLERY + "abandoned-cart/").content.decode()
+    assert re.search(r"<h1[^>]*>\s*New flow: Abandoned cart", html)
     assert 'name="after_hours"' in html and 'value="4"' in html
     assert 'name="coupon_code"' in html and "COMEBACK5" in html
 

@@ -64,9 +64,8 @@ def gallery(request):
     groups = [
         (label, [_card(t) for t in templates]) for label, templates in flow_templates.grouped()
     ]
-    return TemplateResponse(
-        request, "wagtail_flows/flow_templates/gallery.html", {"groups": groups}
-    )
+    context = {"groups": groups, "page_title": _("New flow from a template")}
+    return TemplateResponse(request, "wagtail_flows/flow_templates/gallery.html", context)
 
 
 def _card(template):
@@ -100,7 +99,11 @@ def use_template(request, slug):
     return TemplateResponse(
         request,
         "wagtail_flows/flow_templates/use.html",
-        {"card": _card(template), "form": form},
+        {
+            "card": _card(template),
+            "form": form,
+            "page_title": _("New flow: %(title)s") % {"title": template.title},
+        },
     )
 
 
