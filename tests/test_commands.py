@@ -132,6 +132,22 @@ def test_flows_enroll_a_list_with_a_progress_bar(settings):
     assert (job.status, job.total, job.done, job.enrolled) == (JobStatus.DONE, 5, 5, 5)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_flows_enroll_watch_follows_the_clusters_job_to_the_end():
+    """In the background (here django-q2's sync mode stands in for the cluster) with
+    --watch: the command draws the job's progress until it is done."""
+    flow = make_flow()
+    customers = ContactListFactory(name="Customers")
+    members(customers, 3)
+
+    output = run("flows_enroll", "Welcome", "--list", "Customers", "--watch")
+
+    assert "runs in the django-q2 cluster" in output
+    assert "[##############################] 100% 3/3" in output
+    assert "Done: 3 enrolled, 0 skipped" in output
+    assert Enrollment.objects.filter(flow=flow).count() == 3
+
+
 def test_flows_enroll_chosen_contacts_by_email():
     flow = make_flow()
     ann, bob, _ = ContactFactory(), ContactFactory(), ContactFactory()

@@ -1,12 +1,16 @@
 """``manage.py flows_enroll FLOW --list NAME | --segment NAME | --email ADDRESS …``."""
 
+import time
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from wagtail_flows.engine import enroll as enrolling
-from wagtail_flows.models import Contact, ContactList, Flow, Segment
+from wagtail_flows.models import Contact, ContactList, EnrollmentJob, Flow, Segment
+from wagtail_flows.models.jobs import JobStatus
 
 BAR_WIDTH = 30
+WATCH_SECONDS = 1
 
 
 class Command(BaseCommand):
@@ -29,9 +33,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sync", action="store_true", help="Enroll in this process, with a progress bar."
         )
+        parser.add_argument(
+            "--watch",
+            action="store_true",
+            help="Show the cluster's progress until the job is done (Ctrl-C stops watching, "
+            "not the job).",
+        )
 
-    def handle(
-        self, *args, flow, list_name=None, segment_name=None, emails=None, sync=False, **options
+    def handle(  # noqa: PLR0913
+        self,
+        *args,
+        flow,
+        list_name=None,
+        segment_name=None,
+        emails=None,
+        sync=False,
+        watch=False,
+        **options,
     ):
         flow_obj = _find_flow(flow)
         audience = _audience(list_name, segment_name, emails)
@@ -46,16 +64,30 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Job {job.pk} runs in the django-q2 cluster; follow it in the admin (Flows)."
             )
-            return
-        enrolling.run_job(job, progress=self._progress)
-        job.refresh_from_db()
+            if not watch:
+                return
+            job = self._watch(job.pk)
+        else:
+            enrolling.run_job(job, progress=self._progress)
+            job.refresh_from_db()
         self.stdout.write("")
+        if job.status == JobStatus.FAILED:
+            raise CommandError(f"The job failed: {job.error}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Done: {job.enrolled} enrolled, {job.skipped} skipped "
                 "(already in the flow, re-entry or entry conditions)."
             )
         )
+
+    def _watch(self, job_id):
+        """The job as the cluster advances it, until it is done or failed."""
+        while True:
+            job = EnrollmentJob.objects.get(pk=job_id)
+            self._progress(job)
+            if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                return job
+            time.sleep(WATCH_SECONDS)
 
     def _progress(self, job):
         filled = int(BAR_WIDTH * job.percent / 100)
