@@ -285,6 +285,19 @@ def test_contacts_quiet_for_the_set_days_enter_the_re_engagement_flow():
     assert Enrollment.objects.get(flow=flow).context["trigger"] == "inactive"
 
 
+def test_contacts_kept_out_by_entry_conditions_never_hold_up_the_others(settings):
+    settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "SWEEP_BATCH_SIZE": 2}
+    vip = [{"type": "has_tag", "value": {"tag": "vip"}, "id": "c"}]
+    flow = make_flow(triggers=[("inactive", {"days": 30})], entry_conditions=vip)
+    quiet = {"last_activity_at": NOW - timedelta(days=40), "created_at": NOW - timedelta(days=400)}
+    ContactFactory.create_batch(3, **quiet)  # the first by id: no tag, may never enter
+    wanted = ContactFactory(**quiet)
+    wanted.add_tag("vip")
+
+    assert run_sweep(now=NOW)["enrolled"]["inactive"] == 1
+    assert enrolled_emails(flow) == {wanted.email}
+
+
 def test_an_inactive_contact_enters_once_per_quiet_period():
     flow = make_flow(
         triggers=[("inactive", {"days": 30, "activity": "visit"})],

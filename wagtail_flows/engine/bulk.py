@@ -40,18 +40,26 @@ def reentry_blocked(flow, now):
     return Q(Exists(runs))  # never
 
 
-def eligible_ids(flow, contact_ids, now):
-    """The contacts among ``contact_ids`` who may start a run in ``flow`` now (one query)."""
+def eligible(flow, contacts, now):
+    """``contacts`` (a Contact queryset) narrowed to those who may start a run in ``flow``
+    now: the flow is live and within its dates, the entry conditions hold, re-entry allows."""
     from wagtail_flows.engine.dispatch import can_enroll
 
-    if not contact_ids or not can_enroll(flow, now):
-        return set()
-    entry = conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)
-    eligible = Contact.objects.filter(pk__in=contact_ids).filter(entry)
+    if not can_enroll(flow, now):
+        return contacts.none()
+    contacts = contacts.filter(
+        conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)
+    )
     blocked = reentry_blocked(flow, now)
-    if blocked is not None:
-        eligible = eligible.exclude(blocked)
-    return set(eligible.values_list("pk", flat=True))
+    return contacts if blocked is None else contacts.exclude(blocked)
+
+
+def eligible_ids(flow, contact_ids, now):
+    """The contacts among ``contact_ids`` who may start a run in ``flow`` now (one query)."""
+    if not contact_ids:
+        return set()
+    chosen = Contact.objects.filter(pk__in=contact_ids)
+    return set(eligible(flow, chosen, now).values_list("pk", flat=True))
 
 
 def enroll_batch(flow, contacts, *, context_for, now=None, effects=None, advance_now=None):

@@ -53,9 +53,11 @@ def fire(flows, clock, advance_now=None):
 
 def enroll_found(flow, trigger, contacts, context, clock, advance_now=None):
     """Enroll one batch of the contacts a trigger found, in bulk (``bulk.enroll_batch``)."""
-    from wagtail_flows.engine.bulk import enroll_batch
+    from wagtail_flows.engine.bulk import eligible, enroll_batch
 
-    contacts = contacts.exclude(
+    # Filter before taking the batch: contacts the entry conditions or re-entry keep out
+    # would otherwise fill it on every sweep, and nobody after them would ever enter.
+    contacts = eligible(flow, contacts, clock).exclude(
         Exists(
             Enrollment.objects.filter(flow=flow, contact=OuterRef("pk"), status__in=OPEN_STATUSES)
         )
