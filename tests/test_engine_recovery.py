@@ -87,6 +87,50 @@ def test_a_flow_that_cannot_take_the_event_does_not_hold_back_the_others(
     assert not Event.objects.filter(pending_dispatch=True).exists()  # not retried for ever
 
 
+def test_a_run_whose_goal_cannot_be_checked_does_not_hold_back_the_event(
+    contact, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A goal the database refuses to evaluate (say a cast of bad data) is that run's
+    problem: the event still reaches every other flow and is not retried for ever."""
+    from django.db import DataError
+
+    stuck = make_flow([wait("w")], name="Stuck goal")
+    dispatch.enroll(stuck, contact)
+    working = make_flow([wait("w")], triggers=VIP_TRIGGER, name="Working")
+    real_ending = dispatch._ending
+
+    def ending(enrollment, event, now):
+        if enrollment.flow_id == stuck.pk:
+            raise DataError("invalid input syntax for type numeric")
+        return real_ending(enrollment, event, now)
+
+    monkeypatch.setattr(dispatch, "_ending", ending)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact.add_tag("vip")
+
+    assert Enrollment.objects.filter(flow=working, contact=contact).exists()
+    assert Enrollment.objects.get(flow=stuck).status == "active"
+    assert not Event.objects.filter(pending_dispatch=True).exists()
+
+
+def test_a_lost_connection_leaves_the_event_for_the_sweep(contact, monkeypatch):
+    from django.db import OperationalError
+
+    make_flow([wait("w")], triggers=VIP_TRIGGER, name="Working")
+    event = Event.objects.create(
+        contact=contact, kind="tag_added", name="vip", pending_dispatch=True
+    )
+
+    def lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(dispatch, "enroll", lost)
+    with pytest.raises(OperationalError):
+        dispatch.dispatch_event(event.pk)
+    event.refresh_from_db()
+    assert event.pending_dispatch and not Enrollment.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_task_and_the_sweep_dispatching_one_event_at_once_enroll_once():
     """The lost-task sweep and a slow original task may both dispatch an event: the first

@@ -9,12 +9,13 @@ cache (LocMemCache) changes made in another process are seen only there, so site
 several processes need a shared cache (Redis, Memcached) — see docs/engine.md.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -184,19 +185,27 @@ def dispatch_event(event_id, *, now=None, flows=None, effects=None):
     return started
 
 
-def _enroll_if_triggered(flow, event, now, effects):
-    """One flow's answer to the event. A flow whose settings make it raise is logged and
-    skipped, so it cannot keep the event (and every other flow) from being dispatched; a
-    database error aborts the whole dispatch, which the sweep then runs again."""
+@contextlib.contextmanager
+def _one_flow(flow_id, event, effects):
+    """One flow's part of a dispatch, in a savepoint. A flow whose settings make it fail (a
+    value the code cannot read, a cast the database refuses) is logged and skipped: it cannot
+    keep the event from every other flow, nor keep it pending for ever. A transient database
+    failure (lost connection, deadlock) aborts the whole dispatch, which the sweep redoes."""
     try:
-        if _triggered(flow, event):
-            return enroll(flow, event.contact, event=event, now=now, effects=effects)
-    except DatabaseError:
+        with transaction.atomic():
+            yield
+    except (OperationalError, InterfaceError):
         raise
     except Exception:
         if effects.simulated:
             raise
-        logger.exception("Flow %s could not take event %s", flow.pk, event.pk)
+        logger.exception("Flow %s could not take event %s", flow_id, event.pk)
+
+
+def _enroll_if_triggered(flow, event, now, effects):
+    with _one_flow(flow.pk, event, effects):
+        if _triggered(flow, event):
+            return enroll(flow, event.contact, event=event, now=now, effects=effects)
     return None
 
 
@@ -216,8 +225,6 @@ def _triggered(flow, event):
 def _end_open_enrollments(event, now, flows, effects):
     """Goal met → converted; exit conditions met or unsubscribed → exited; a waiting
     branch wakes up to look at its condition again."""
-    from wagtail_flows.engine.advance import finish
-
     open_ = Enrollment.objects.filter(
         contact=event.contact, status__in=OPEN_STATUSES
     ).select_related("flow")
@@ -225,14 +232,19 @@ def _end_open_enrollments(event, now, flows, effects):
         open_ = open_.filter(flow__in=[f.pk for f in flows])
     for enrollment in open_:
         enrollment.contact = event.contact
-        ending = _ending(enrollment, event, now)
-        if ending:
-            finish(enrollment, ending[0], ending[1], now=now, effects=effects)
-        elif enrollment.wakes_on_event:
-            Enrollment.objects.filter(pk=enrollment.pk, wakes_on_event=True).update(
-                next_run_at=now
-            )
-            effects.enqueue_advance(enrollment.pk)
+        with _one_flow(enrollment.flow_id, event, effects):
+            _end_or_wake(enrollment, event, now, effects)
+
+
+def _end_or_wake(enrollment, event, now, effects):
+    from wagtail_flows.engine.advance import finish
+
+    ending = _ending(enrollment, event, now)
+    if ending:
+        finish(enrollment, ending[0], ending[1], now=now, effects=effects)
+    elif enrollment.wakes_on_event:
+        Enrollment.objects.filter(pk=enrollment.pk, wakes_on_event=True).update(next_run_at=now)
+        effects.enqueue_advance(enrollment.pk)
 
 
 def _ending(enrollment, event, now):
