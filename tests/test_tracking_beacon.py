@@ -123,6 +123,15 @@ def test_malformed_payloads_are_refused_naming_the_field(browser, payload, raw, 
     assert not Event.objects.exists()
 
 
+def test_the_path_the_beacon_adds_counts_towards_the_data_limit(browser, page):
+    """Checked as it will be stored: an event that passes here is never refused later."""
+    payload = {"kind": "page_viewed", "page": page.pk, "path": "/" + "p" * 499}
+    response = beacon(browser, {**payload, "data": {"blob": "x" * 7800}})
+    assert response.status_code == 400 and errors(response) == {"data"}
+    assert not Event.objects.exists()
+    assert beacon(browser, {**payload, "data": {"blob": "x" * 7000}}).status_code == 204
+
+
 def test_a_huge_body_is_refused_without_reading_it_as_json(browser):
     response = beacon(browser, None, raw="x" * 20000)
     assert response.status_code == 413 and errors(response) == {"data"}

@@ -304,15 +304,21 @@ def _beacon_payload(request):
     kind = payload.get("kind")
     if kind not in BEACON_KINDS:
         raise BeaconError("kind", f"kind must be one of {', '.join(BEACON_KINDS)}.")
-    try:
-        data = tracking.clean_data(data)
-    except ValidationError as error:
-        raise BeaconError("data", error.message_dict["data"][0]) from None
     if kind == EventKind.CUSTOM:
-        return {"kind": kind, "name": _custom_name(payload.get("name")), "data": data}
+        name = _custom_name(payload.get("name"))
+        return {"kind": kind, "name": name, "data": _beacon_data(data)}
     page = _beacon_page(request, payload)
     path = payload.get("path") if isinstance(payload.get("path"), str) else ""
-    return {"kind": kind, "page": page, "data": {**data, "path": path[:500]}}
+    return {"kind": kind, "page": page, "data": _beacon_data(data, path=path[:500])}
+
+
+def _beacon_data(data, **ours):
+    """The caller's data with what we add, checked whole: what is stored is what was
+    checked (an event that passed here is never refused later for its size)."""
+    try:
+        return tracking.clean_data({**data, **ours} if isinstance(data, dict) else data)
+    except ValidationError as error:
+        raise BeaconError("data", error.message_dict["data"][0]) from None
 
 
 def _custom_name(name):

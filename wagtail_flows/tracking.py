@@ -87,8 +87,9 @@ def record_events(kind, rows, *, at):
     """Many events of one kind in one INSERT (the sweep's abandoned carts), each checked as
     ``record_event`` checks one; marked for dispatch when a flow listens, with one dispatch
     task for all of them after commit. ``rows``: dicts of contact, name, object_id, value,
-    data. Only for kinds that move no activity date (``touch_contact`` is per contact)."""
-    assert ACTIVITY_FIELDS.get(kind) is None, kind
+    data. Only for kinds that are no activity (``touch_contact`` is per contact)."""
+    if kind in ACTIVITY_FIELDS:
+        raise ValueError(f"{kind} moves the contact's activity dates: use record_event")
     listened = is_listened(kind)
     events = Event.objects.bulk_create(
         [
