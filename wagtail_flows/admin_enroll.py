@@ -29,7 +29,6 @@ from wagtail_flows.admin_views import (
 )
 from wagtail_flows.engine.enroll import enroll_audience
 from wagtail_flows.models import Contact, ContactList, Flow, Segment
-from wagtail_flows.models.contacts import normalize_email
 from wagtail_flows.models.flows import FlowStatus
 
 SKIPPED = gettext_lazy(
@@ -58,17 +57,13 @@ class EnrollForm(forms.Form):
     )
 
     def clean_emails(self):
-        wanted = {normalize_email(e) for e in re.split(r"[\s,;]+", self.cleaned_data["emails"])}
-        wanted.discard("")
-        if not wanted:
-            return None
-        found = dict(Contact.objects.filter(email__in=wanted).values_list("email", "pk"))
-        unknown = sorted(wanted - found.keys())
+        addresses = re.split(r"[\s,;]+", self.cleaned_data["emails"])
+        ids, unknown = Contact.objects.ids_for_emails(addresses)
         if unknown:
             raise ValidationError(
                 _("No contact has these addresses: %s.") % ", ".join(unknown[:PREVIEW_SIZE])
             )
-        return sorted(found.values())
+        return ids or None
 
     def clean(self):
         data = super().clean()

@@ -70,6 +70,17 @@ class ContactQuerySet(models.QuerySet):
         """Match the address the way the unique index does (an index scan on LOWER(email))."""
         return self.alias(email_lower=Lower("email")).filter(email_lower=normalize_email(email))
 
+    def ids_for_emails(self, addresses):
+        """(ids of the contacts with these addresses, the addresses nobody has), matched as
+        ``with_email`` matches one; blank addresses are ignored."""
+        wanted = {normalize_email(a) for a in addresses} - {""}
+        found = dict(
+            self.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=wanted)
+            .values_list("email_lower", "pk")
+        )
+        return sorted(found.values()), sorted(wanted - found.keys())
+
     def inactive_since(self, since):
         """Contacts with no activity since ``since`` (one index range on last_activity_at,
         which starts at the contact's creation)."""

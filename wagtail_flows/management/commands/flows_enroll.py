@@ -118,12 +118,10 @@ def _audience(list_name, segment_name, emails):
         if segment is None:
             raise CommandError(f"No segment named “{segment_name}”.")
         return {"segment": segment}
-    addresses = {a.strip().lower() for item in emails for a in item.split(",") if a.strip()}
-    found = dict(Contact.objects.filter(email__in=addresses).values_list("email", "pk"))
-    missing = sorted(addresses - set(found))
+    ids, missing = Contact.objects.ids_for_emails(a for item in emails for a in item.split(","))
     if missing:
         raise CommandError(f"No contact with the email {', '.join(missing)}; nothing enrolled.")
-    return {"contact_ids": list(found.values())}
+    return {"contact_ids": ids}
 
 
 def _messages(error):
