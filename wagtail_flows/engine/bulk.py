@@ -139,15 +139,21 @@ def finish_batch(runs, status, reason, *, now=None, limit=None, effects=None):
         ended = list(runs[:limit] if limit else runs)
         if not ended:
             return []
-        Enrollment.objects.filter(
-            pk__in=[run.pk for run in ended], status__in=OPEN_STATUSES
-        ).update(
+        ids = [run.pk for run in ended]
+        reason = (reason or "")[:255]
+        updated = Enrollment.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
             status=status,
-            exit_reason=(reason or "")[:255],
+            exit_reason=reason,
             finished_at=now,
             next_run_at=None,
             wakes_on_event=False,
         )
+        if updated != len(ended):  # without row locks, another worker ended some meanwhile
+            mine = Enrollment.objects.filter(
+                pk__in=ids, status=status, exit_reason=reason, finished_at=now
+            ).values_list("pk", flat=True)
+            mine = set(mine)
+            ended = [run for run in ended if run.pk in mine]
     for run in ended:
         run.status, run.exit_reason, run.finished_at, run.next_run_at = status, reason, now, None
         effects.signal(signals.enrollment_finished, enrollment=run, status=status)
