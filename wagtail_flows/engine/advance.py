@@ -136,6 +136,7 @@ def advance_batch(batch, *, now=None):
         except Exception:
             logger.exception("Advancing enrollment %s failed", enrollment_id)
             release(enrollment_id, batch.token)
+        effects.flush(full_batches_only=True)  # the first contacts need not wait for the last
     effects.flush()
     return len(batch)
 

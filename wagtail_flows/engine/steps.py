@@ -86,12 +86,15 @@ class Effects:
     def deliver(self, message):
         self.messages.append(message.pk)
 
-    def flush(self):
-        """Hand the collected messages to delivery, after the current transaction commits."""
+    def flush(self, *, full_batches_only=False):
+        """Hand the collected messages to delivery, after the current transaction commits
+        (``full_batches_only``: only whole batches of ``SEND_BATCH_SIZE``, keep the rest)."""
         from wagtail_flows.email_delivery import enqueue_batch
 
-        ids, self.messages = self.messages, []
         size = max(1, int(flows_settings.SEND_BATCH_SIZE))
+        keep = len(self.messages) % size if full_batches_only else 0
+        ids = self.messages[: len(self.messages) - keep]
+        self.messages = self.messages[len(ids) :]
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             transaction.on_commit(lambda chunk=chunk: enqueue_batch(chunk))
