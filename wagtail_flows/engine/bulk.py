@@ -43,9 +43,7 @@ def reentry_blocked(flow, now):
 def eligible(flow, contacts, now):
     """``contacts`` (a Contact queryset) narrowed to those who may start a run in ``flow``
     now: the flow is live and within its dates, the entry conditions hold, re-entry allows."""
-    from wagtail_flows.engine.dispatch import can_enroll
-
-    if not can_enroll(flow, now):
+    if not flow.open_for_entry(now):
         return contacts.none()
     contacts = contacts.filter(
         conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)

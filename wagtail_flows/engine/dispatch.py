@@ -310,14 +310,6 @@ def reentry_allows(flow, contact, now, event=None):
     return False  # never
 
 
-def can_enroll(flow, now):
-    if flow.status != FlowStatus.LIVE:
-        return False
-    if flow.starts_at and now < flow.starts_at:
-        return False
-    return not (flow.ends_at and now >= flow.ends_at)
-
-
 def enroll(
     flow,
     contact,
@@ -340,7 +332,7 @@ def enroll(
     effects = effects or Effects()
     run_context = {**(event_context(event) if event else {}), **(context or {})}
     if not force:
-        if not can_enroll(flow, now) or not reentry_allows(flow, contact, now, event):
+        if not flow.open_for_entry(now) or not reentry_allows(flow, contact, now, event):
             return None
         if not conditions.evaluate(
             flow.entry_conditions, contact, match=flow.entry_match, now=now, context=run_context

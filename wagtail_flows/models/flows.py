@@ -135,6 +135,12 @@ class Flow(models.Model):
     def is_live(self):
         return self.status == FlowStatus.LIVE
 
+    def open_for_entry(self, now):
+        """Live, and within its start and end dates: new contacts may enter."""
+        if not self.is_live or (self.starts_at and now < self.starts_at):
+            return False
+        return not (self.ends_at and now >= self.ends_at)
+
     # --- validation ----------------------------------------------------------------------
 
     def clean(self):
