@@ -11,10 +11,8 @@ UPDATE.
 """
 
 import uuid
-from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from wagtail_flows import conditions, signals
@@ -22,22 +20,6 @@ from wagtail_flows.engine.steps import Effects
 from wagtail_flows.models import Contact, Enrollment
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import Reentry
-
-
-def reentry_blocked(flow, now):
-    """A condition over ``Contact``: whom the flow's re-entry policy keeps out now (None
-    when nobody: ``always`` restarts an open run instead). Mirrors
-    ``dispatch.reentry_allows``."""
-    runs = Enrollment.objects.filter(flow=flow, contact=OuterRef("pk"))
-    has_open = Q(Exists(runs.filter(status__in=OPEN_STATUSES)))
-    if flow.reentry == Reentry.ALWAYS:
-        return None
-    if flow.reentry == Reentry.AFTER_EXIT:
-        return has_open
-    if flow.reentry == Reentry.AFTER_DAYS:
-        recent = now - timedelta(days=flow.reentry_days or 0)
-        return has_open | Q(Exists(runs.filter(enrolled_at__gt=recent)))
-    return Q(Exists(runs))  # never
 
 
 def eligible(flow, contacts, now):
@@ -48,8 +30,8 @@ def eligible(flow, contacts, now):
     contacts = contacts.filter(
         conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)
     )
-    blocked = reentry_blocked(flow, now)
-    return contacts if blocked is None else contacts.exclude(blocked)
+    kept_out = flow.kept_out_by_reentry(now)
+    return contacts if kept_out is None else contacts.exclude(kept_out)
 
 
 def eligible_ids(flow, contact_ids, now):

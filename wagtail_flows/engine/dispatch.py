@@ -12,7 +12,7 @@ several processes need a shared cache (Redis, Memcached) — see docs/engine.md.
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -24,7 +24,7 @@ from wagtail_flows import blocks, conditions, signals
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.steps import Effects
 from wagtail_flows.engine.tree import tree_for
-from wagtail_flows.models import Enrollment, Event, Flow
+from wagtail_flows.models import Contact, Enrollment, Event, Flow
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import FlowKind, FlowStatus, Reentry
@@ -295,19 +295,8 @@ def reentry_allows(flow, contact, now, event=None):
     runs = Enrollment.objects.filter(flow=flow, contact=contact)
     if event is not None and runs.filter(trigger_event=event).exists():
         return False  # this event already started a run (a repeated dispatch)
-    latest = runs.order_by("-enrolled_at", "-pk").values("status", "enrolled_at").first()
-    if latest is None:
-        return True
-    policy = flow.reentry
-    if policy == Reentry.ALWAYS:
-        return True
-    has_open = runs.filter(status__in=OPEN_STATUSES).exists()
-    if policy == Reentry.AFTER_EXIT:
-        return not has_open
-    if policy == Reentry.AFTER_DAYS:
-        days = timedelta(days=flow.reentry_days or 0)
-        return not has_open and latest["enrolled_at"] + days <= now
-    return False  # never
+    kept_out = flow.kept_out_by_reentry(now)
+    return kept_out is None or not Contact.objects.filter(pk=contact.pk).filter(kept_out).exists()
 
 
 def enroll(

@@ -2,6 +2,7 @@
 
 import copy
 import uuid
+from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
@@ -140,6 +141,22 @@ class Flow(models.Model):
         if not self.is_live or (self.starts_at and now < self.starts_at):
             return False
         return not (self.ends_at and now >= self.ends_at)
+
+    def kept_out_by_reentry(self, now):
+        """A condition over contacts: whom the re-entry policy keeps out now (None when
+        nobody: ``always`` restarts an open run instead)."""
+        from wagtail_flows.models.enrollments import OPEN_STATUSES, Enrollment
+
+        runs = Enrollment.objects.filter(flow=self, contact=models.OuterRef("pk"))
+        has_open = models.Q(models.Exists(runs.filter(status__in=OPEN_STATUSES)))
+        if self.reentry == Reentry.ALWAYS:
+            return None
+        if self.reentry == Reentry.AFTER_EXIT:
+            return has_open
+        if self.reentry == Reentry.AFTER_DAYS:
+            recent = now - timedelta(days=self.reentry_days or 0)
+            return has_open | models.Q(models.Exists(runs.filter(enrolled_at__gt=recent)))
+        return models.Q(models.Exists(runs))  # never
 
     # --- validation ----------------------------------------------------------------------
 
