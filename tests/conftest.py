@@ -120,3 +120,19 @@ def _fresh_listening_index():
 
 
 # --- end engine-core ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def premailer_runs(monkeypatch):
+    """A list that grows by one each time premailer inlines a page."""
+    from wagtail_flows import emails
+
+    runs = []
+
+    class CountingPremailer(emails.Premailer):
+        def transform(self, *args, **kwargs):
+            runs.append(1)
+            return super().transform(*args, **kwargs)
+
+    monkeypatch.setattr(emails, "Premailer", CountingPremailer)
+    return runs

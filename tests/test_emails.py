@@ -175,16 +175,8 @@ def test_a_draft_with_a_typo_saves_and_the_preview_names_it():
     assert any("contact.frist_name" in problem for problem in rendered.problems)
 
 
-def test_premailer_runs_once_per_revision_however_many_messages(monkeypatch):
-    calls = []
-    real = emails.Premailer
-
-    class CountingPremailer(real):
-        def transform(self, *args, **kwargs):
-            calls.append(1)
-            return super().transform(*args, **kwargs)
-
-    monkeypatch.setattr(emails, "Premailer", CountingPremailer)
+def test_premailer_runs_once_per_revision_however_many_messages(premailer_runs):
+    calls = premailer_runs
     page = make_email_page()
     revision = page.get_latest_revision()
     contacts = ContactFactory.create_batch(5)
