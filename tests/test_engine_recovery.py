@@ -87,6 +87,22 @@ def test_a_flow_that_cannot_take_the_event_does_not_hold_back_the_others(
     assert not Event.objects.filter(pending_dispatch=True).exists()  # not retried for ever
 
 
+def test_flows_that_do_not_listen_cost_a_dispatch_nothing(contact):
+    """Every live flow is a candidate, but only one that listens gets a savepoint or query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_with(flows):
+        for i in range(flows):
+            make_flow([wait("w")], triggers=[{"type": "manual", "value": {}, "id": f"m{i}"}])
+        event = Event.objects.create(contact=contact, kind="tag_added", name="vip")
+        with CaptureQueriesContext(connection) as captured:
+            dispatch.dispatch_event(event.pk)
+        return len(captured)
+
+    assert queries_with(1) == queries_with(10)
+
+
 def test_a_run_whose_goal_cannot_be_checked_does_not_hold_back_the_event(
     contact, monkeypatch, django_capture_on_commit_callbacks
 ):

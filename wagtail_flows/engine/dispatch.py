@@ -203,17 +203,23 @@ def _one_flow(flow_id, event, effects):
 
 
 def _enroll_if_triggered(flow, event, now, effects):
+    if not _listens(flow, event):  # most flows: no savepoint, no query
+        return None
     with _one_flow(flow.pk, event, effects):
         if _triggered(flow, event):
             return enroll(flow, event.contact, event=event, now=now, effects=effects)
     return None
 
 
-def _triggered(flow, event):
-    # Read the block types from the raw JSON first: most flows do not listen to this kind,
-    # and turning their triggers into values would fetch the pages they name.
+def _listens(flow, event):
+    # Read the block types from the raw JSON: most flows do not listen to this kind, and
+    # turning their triggers into values would fetch the pages they name.
     types = {block["type"] for block in flow.triggers.raw_data if block}
-    if not any(event.kind in blocks.trigger_event_kinds(t) for t in types):
+    return any(event.kind in blocks.trigger_event_kinds(t) for t in types)
+
+
+def _triggered(flow, event):
+    if not _listens(flow, event):
         return False
     for child in flow.triggers:
         kinds = blocks.trigger_event_kinds(child.block_type)
