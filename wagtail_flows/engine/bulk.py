@@ -66,7 +66,7 @@ def enroll_batch(flow, contacts, *, context_for, now=None, effects=None, advance
             )
             finish_batch(open_runs, EnrollmentStatus.EXITED, "entered again", now=now)
         Enrollment.objects.bulk_create(
-            [_new_run(flow, contact, context_for(contact), now, birth) for contact in contacts],
+            [_batch_run(flow, contact, context_for(contact), now, birth) for contact in contacts],
             ignore_conflicts=True,
         )
         created = list(
@@ -84,8 +84,8 @@ def enroll_batch(flow, contacts, *, context_for, now=None, effects=None, advance
     return created
 
 
-def _new_run(flow, contact, context, now, birth):
-    context, event = context if isinstance(context, tuple) else (context, None)
+def new_run(flow, contact, context, now, *, event=None, birth=""):
+    """A run of ``flow`` for ``contact`` that starts now (unsaved)."""
     return Enrollment(
         flow=flow,
         contact=contact,
@@ -96,6 +96,11 @@ def _new_run(flow, contact, context, now, birth):
         enrolled_at=now,
         claimed_by=birth,  # not a lease (claimed_until stays empty): the sweep may take them
     )
+
+
+def _batch_run(flow, contact, context, now, birth):
+    context, event = context if isinstance(context, tuple) else (context, None)
+    return new_run(flow, contact, context, now, event=event, birth=birth)
 
 
 def hand_to_advance(enrollment_ids, now=None):

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from wagtail_flows import blocks, conditions, signals
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.bulk import new_run
 from wagtail_flows.engine.steps import Effects
 from wagtail_flows.engine.tree import tree_for
 from wagtail_flows.models import Contact, Enrollment, Event, Flow
@@ -337,15 +338,8 @@ def enroll(
         with transaction.atomic():
             if flow.reentry == Reentry.ALWAYS:
                 _restart_open_run(flow, contact, now, effects)
-            enrollment = Enrollment.objects.create(
-                flow=flow,
-                contact=contact,
-                status=EnrollmentStatus.ACTIVE,
-                next_run_at=now,
-                context=run_context,
-                trigger_event=event,
-                enrolled_at=now,
-            )
+            enrollment = new_run(flow, contact, run_context, now, event=event)
+            enrollment.save(force_insert=True)
     except IntegrityError:
         return None  # an open run exists (another worker enrolled them at the same moment)
     if enqueue:
