@@ -143,15 +143,17 @@ def settled(total):
 
 
 def kill_a_worker(clusters, killed):
+    """SIGKILL a worker that is running a task; False when none is busy right now."""
     workers = [(c, pid) for c in clusters for pid in c.busy_workers()]
     if not workers:
-        return
+        return False
     _, pid = random.choice(workers)
     try:
         os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
     except ProcessLookupError:
-        pass
+        return False
+    killed.append(pid)
+    return True
 
 
 def sent_message_ids(mail_dir):
@@ -185,8 +187,9 @@ def test_killed_workers_never_send_twice_and_lose_nobody(qclusters, tmp_path):
     def progress():
         nonlocal last_kill, last_sweep
         now = time.monotonic()
-        if now - last_kill > KILL_EVERY:
-            kill_a_worker(clusters, killed)
+        # Try at every poll until a busy worker is caught, then wait KILL_EVERY: a fast
+        # run must not finish between two tries without a single kill.
+        if now - last_kill > KILL_EVERY and kill_a_worker(clusters, killed):
             last_kill = now
         for cluster in clusters:
             if cluster.stalled(after=STALLED_AFTER) and not settled(size["contacts"]):
