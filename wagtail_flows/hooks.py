@@ -13,14 +13,14 @@ from wagtail import hooks  # noqa: F401
 
 @hooks.register("on_serve_page", order=100)
 def flows_capture_page_views(next_serve):
-    from wagtail_flows.tracking import wrap_page_serving
+    from wagtail_flows.capture.visitors import wrap_page_serving
 
     return wrap_page_serving(next_serve)
 
 
 @hooks.register("before_serve_document", order=100)
 def flows_capture_document_downloads(document, request):
-    from wagtail_flows.tracking import capture_document_download, capture_safely
+    from wagtail_flows.capture.visitors import capture_document_download, capture_safely
 
     capture_safely(capture_document_download, document, request)  # None: Wagtail serves it
 
@@ -28,7 +28,7 @@ def flows_capture_document_downloads(document, request):
 # --- end capture -----------------------------------------------------------------------------
 
 # --- emails (emails.py, email preview and test send) ---------------------------------------
-from wagtail_flows.email_admin import SendTestMenuItem, email_admin_urls  # noqa: E402
+from wagtail_flows.admin.send_test import SendTestMenuItem, email_admin_urls  # noqa: E402
 
 hooks.register("register_admin_urls", email_admin_urls)
 
@@ -50,7 +50,9 @@ def _send_test_menu_item():
 def flows_admin_action_urls():
     from django.urls import include, path
 
-    from wagtail_flows import admin_enroll, admin_retime, admin_views
+    from wagtail_flows.admin import enroll as admin_enroll
+    from wagtail_flows.admin import retime as admin_retime
+    from wagtail_flows.admin import actions as admin_views
 
     urlpatterns = [*admin_enroll.urlpatterns, *admin_retime.urlpatterns, *admin_views.urlpatterns]
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
@@ -58,8 +60,8 @@ def flows_admin_action_urls():
 
 @hooks.register("register_log_actions")
 def flows_admin_log_actions(actions):
-    from wagtail_flows.admin_retime import register_retime_log_action
-    from wagtail_flows.admin_views import register_admin_log_actions
+    from wagtail_flows.admin.retime import register_retime_log_action
+    from wagtail_flows.admin.actions import register_admin_log_actions
 
     register_admin_log_actions(actions)
     register_retime_log_action(actions)
@@ -68,7 +70,7 @@ def flows_admin_log_actions(actions):
 # --- end admin -------------------------------------------------------------------------------
 
 # --- flows (models/flows.py: status changes in the audit log; block choosers) -------------
-from wagtail_flows.choosers import chooser_viewsets  # noqa: E402
+from wagtail_flows.flows.choosers import chooser_viewsets  # noqa: E402
 from wagtail_flows.models.flows import register_flow_log_actions  # noqa: E402
 
 hooks.register("register_log_actions", register_flow_log_actions)
@@ -83,21 +85,21 @@ hooks.register("register_admin_viewset", chooser_viewsets)
 def flows_report_urls():
     from django.urls import include, path
 
-    from wagtail_flows.report_views import urlpatterns
+    from wagtail_flows.reports.views import urlpatterns
 
     return [path("flows/reports/", include((urlpatterns, "wagtail_flows_reports")))]
 
 
 @hooks.register("construct_homepage_panels")
 def flows_dashboard_panel(request, panels):
-    from wagtail_flows.report_views import add_dashboard_panel
+    from wagtail_flows.reports.views import add_dashboard_panel
 
     add_dashboard_panel(request, panels)
 
 
 @hooks.register("register_reports_menu_item")
 def flows_summary_menu_item():
-    from wagtail_flows.report_views import summary_menu_item
+    from wagtail_flows.reports.views import summary_menu_item
 
     return summary_menu_item()
 

@@ -1,1 +1,2 @@
-from wagtail_flows import admin, hooks  # noqa: F401
+from wagtail_flows import hooks  # noqa: F401
+from wagtail_flows.admin import modeladmin as admin

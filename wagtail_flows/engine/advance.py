@@ -22,7 +22,7 @@ from django.utils import timezone
 from wagtail_flows import signals
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.steps import PASS, Effects, StepContext, StepError, run_step
-from wagtail_flows.engine.tree import tree_for
+from wagtail_flows.flows.tree import tree_for
 from wagtail_flows.models import Enrollment, StepRun
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus

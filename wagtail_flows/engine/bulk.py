@@ -15,7 +15,8 @@ import uuid
 from django.db import connection, transaction
 from django.utils import timezone
 
-from wagtail_flows import conditions, signals
+from wagtail_flows import signals
+from wagtail_flows.flows import conditions
 from wagtail_flows.engine.steps import Effects
 from wagtail_flows.models import Contact, Enrollment
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus

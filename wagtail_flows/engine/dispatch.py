@@ -20,11 +20,13 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from wagtail_flows import blocks, conditions, signals
+from wagtail_flows import signals
+from wagtail_flows.flows import blocks
+from wagtail_flows.flows import conditions
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.bulk import new_run
 from wagtail_flows.engine.steps import Effects
-from wagtail_flows.engine.tree import tree_for
+from wagtail_flows.flows.tree import tree_for
 from wagtail_flows.models import Contact, Enrollment, Event, Flow
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus

@@ -75,7 +75,7 @@ def audience(job):
 def segment_contacts(segment):
     if hasattr(segment, "contacts"):
         return segment.contacts()
-    from wagtail_flows import conditions
+    from wagtail_flows.flows import conditions
 
     return Contact.objects.filter(conditions.to_q(segment.conditions, match=segment.match))
 

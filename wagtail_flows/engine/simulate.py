@@ -14,8 +14,8 @@ from django.db.models import F
 from django.utils import timezone
 from taggit.models import Tag
 
-from wagtail_flows import tracking
-from wagtail_flows.describe import describe
+from wagtail_flows.capture import visitors as tracking
+from wagtail_flows.flows.describe import describe
 from wagtail_flows.engine import dispatch
 from wagtail_flows.engine.advance import Runner, claim_enrollment, release
 from wagtail_flows.engine.steps import RecordingEffects

@@ -19,7 +19,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils.html import strip_tags
 
-from wagtail_flows import conditions
+from wagtail_flows.flows import conditions
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine import timing
 from wagtail_flows.models import EmailPage, Message
@@ -89,7 +89,7 @@ class Effects:
     def flush(self, *, full_batches_only=False):
         """Hand the collected messages to delivery, after the current transaction commits
         (``full_batches_only``: only whole batches of ``SEND_BATCH_SIZE``, keep the rest)."""
-        from wagtail_flows.email_delivery import enqueue_batch
+        from wagtail_flows.emails.delivery import enqueue_batch
 
         size = max(1, int(flows_settings.SEND_BATCH_SIZE))
         keep = len(self.messages) % size if full_batches_only else 0
@@ -344,7 +344,8 @@ def _send_later(ctx):
 
 
 def _subject(ctx, page, message):
-    from wagtail_flows import emails, merge_tags
+    from wagtail_flows.emails import rendering as emails
+    from wagtail_flows.emails import merge_tags
 
     data = emails.merge_data(ctx.contact, context=ctx.context)
     source = message.subject_override or page.subject

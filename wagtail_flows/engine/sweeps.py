@@ -100,7 +100,7 @@ def redispatch_pending(clock):
 
 def live_flows_with_sweep_triggers(clock):
     """Live flows within their dates that have a time-based trigger, with those triggers."""
-    from wagtail_flows.blocks import SWEEP_TRIGGERS
+    from wagtail_flows.flows.blocks import SWEEP_TRIGGERS
 
     flows = Flow.objects.filter(status=FlowStatus.LIVE).exclude(starts_at__gt=clock)
     flows = flows.exclude(ends_at__lte=clock)
@@ -174,7 +174,7 @@ def abandoned_carts(hours, since, clock):
 
 def record_abandoned(carts, hours, clock):
     """One ``cart_abandoned`` event per cart, in one INSERT (``tracking.record_events``)."""
-    from wagtail_flows.tracking import record_events
+    from wagtail_flows.capture.visitors import record_events
 
     rows = [
         {
@@ -192,7 +192,7 @@ def _abandoned_data(cart, hours):
     """The cart as it was left, and when; without its items if they no longer fit in an
     event (a cart at the size limit must still be reported, or it would hold up the sweep
     every minute)."""
-    from wagtail_flows.tracking import clean_data
+    from wagtail_flows.capture.visitors import clean_data
 
     marks = {"after_hours": hours, "cart_updated_at": cart.created_at.isoformat()}
     data = {**(cart.data or {}), **marks}
@@ -247,8 +247,8 @@ def resume_stalled_jobs(clock):
 def email_housekeeping(clock):
     """Sends that never finished are marked "unknown" (never resent); queued messages whose
     time came (send window, frequency cap) or whose delivery task was lost are delivered."""
-    from wagtail_flows import emails
+    from wagtail_flows.emails import rendering as emails
 
     report = {"sends_unknown": emails.mark_stale_sending(clock)}
-    enqueue("wagtail_flows.email_delivery.deliver_due", clock)
+    enqueue("wagtail_flows.emails.delivery.deliver_due", clock)
     return report

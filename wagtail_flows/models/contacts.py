@@ -180,7 +180,7 @@ class Contact(ClusterableModel):
     # records its event on the timeline (through tracking.record_event). -----------------
 
     def _record(self, kind, **kwargs):
-        from wagtail_flows.tracking import record_event
+        from wagtail_flows.capture.visitors import record_event
 
         return record_event(kind, contact=self, **kwargs)
 

@@ -21,9 +21,9 @@ from wagtail.admin.panels import (
 )
 from wagtail.fields import RichTextField, StreamField
 
-from wagtail_flows.email_blocks import EmailBodyBlock
+from wagtail_flows.emails.blocks import EmailBodyBlock
 from wagtail_flows.models.base import base_page_class
-from wagtail_flows.panels.email_stats import EmailStatsPanel
+from wagtail_flows.emails.panels import EmailStatsPanel
 
 BasePage = base_page_class()
 
@@ -78,7 +78,8 @@ class EmailPageMixin(NotPublicMixin, models.Model):
 
     def clean(self):
         super().clean()
-        from wagtail_flows import emails, merge_tags
+        from wagtail_flows.emails import rendering as emails
+        from wagtail_flows.emails import merge_tags
 
         # A merge tag that cannot render is refused here; an unknown variable (a typo) renders
         # empty, so the preview names it instead and the editor may still save a draft.
@@ -93,7 +94,8 @@ class EmailPageMixin(NotPublicMixin, models.Model):
             raise ValidationError(errors)
 
     def serve_preview(self, request, mode_name):
-        from wagtail_flows import emails, merge_tags
+        from wagtail_flows.emails import rendering as emails
+        from wagtail_flows.emails import merge_tags
 
         try:
             rendered = emails.render_sample(self)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.fields import StreamField
 from wagtail.log_actions import log
 
-from wagtail_flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
+from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
 
 
 class FlowStatus(models.TextChoices):
@@ -162,7 +162,7 @@ class Flow(models.Model):
 
     def clean(self):
         """Drafts may be incomplete; a live or paused flow must stay activatable."""
-        from wagtail_flows import validation
+        from wagtail_flows.flows import validation
 
         super().clean()
         if self.status in (FlowStatus.LIVE, FlowStatus.PAUSED):
@@ -188,7 +188,7 @@ class Flow(models.Model):
 
     def validate_for_activation(self):
         """Raise ``ValidationError({field: error})`` naming each block and field at fault."""
-        from wagtail_flows import validation
+        from wagtail_flows.flows import validation
 
         validation.validate_for_activation(self)
 
@@ -265,7 +265,7 @@ class Flow(models.Model):
 
     def trigger_kinds(self):
         """Event kinds that can start this flow (sweep and manual triggers listen to none)."""
-        from wagtail_flows.blocks import trigger_event_kinds
+        from wagtail_flows.flows.blocks import trigger_event_kinds
 
         kinds = set()
         for child in self.triggers:
@@ -274,7 +274,7 @@ class Flow(models.Model):
 
     def listened_kinds(self):
         """Event kinds this flow reacts to: its triggers, goal and exit conditions."""
-        from wagtail_flows.conditions import event_kinds
+        from wagtail_flows.flows.conditions import event_kinds
 
         return self.trigger_kinds() | event_kinds(self.goal) | event_kinds(self.exit_conditions)
 
@@ -299,7 +299,7 @@ class Segment(models.Model):
 
     def contacts(self, now=None):
         """The contacts matching the segment's conditions, filtered in the database."""
-        from wagtail_flows.conditions import to_q
+        from wagtail_flows.flows.conditions import to_q
         from wagtail_flows.models.contacts import Contact
 
         return Contact.objects.filter(to_q(self.conditions, match=self.match, now=now))
@@ -308,7 +308,7 @@ class Segment(models.Model):
         return self.contacts(now=now).count()
 
     def clean(self):
-        from wagtail_flows import validation
+        from wagtail_flows.flows import validation
 
         super().clean()
         errors = validation.conditions_errors(self.conditions, "conditions")

@@ -19,7 +19,7 @@ class FlowReportPanel(Panel):
             return self.instance is not None and self.instance.pk is not None
 
         def get_context_data(self, parent_context=None):
-            from wagtail_flows.report_views import report_context
+            from wagtail_flows.reports.views import report_context
 
             context = super().get_context_data(parent_context)
             params = self.request.GET if self.request is not None else {}

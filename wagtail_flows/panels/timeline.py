@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.admin_url_finder import AdminURLFinder
 from wagtail.admin.panels import Panel
 
-from wagtail_flows.describe import describe
-from wagtail_flows.engine.tree import FlowTree
+from wagtail_flows.flows.describe import describe
+from wagtail_flows.flows.tree import FlowTree
 
 
 @dataclass

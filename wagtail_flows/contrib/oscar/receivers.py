@@ -3,8 +3,8 @@
 import importlib
 import logging
 
-from wagtail_flows.capture import capture_cart, capture_order
-from wagtail_flows.tracking import capture_safely
+from wagtail_flows.capture.forms import capture_cart, capture_order
+from wagtail_flows.capture.visitors import capture_safely
 
 logger = logging.getLogger("wagtail_flows.capture")
 

@@ -233,7 +233,7 @@ def flow_action(request, pk, action):
         )
         return redirect(edit_url)
     if spec.name == "enroll":
-        from wagtail_flows.admin_enroll import enroll_flow
+        from wagtail_flows.admin.enroll import enroll_flow
 
         return enroll_flow(request, flow, spec, edit_url)
     if request.method == "POST":

@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_flows.conf import flows_settings
-from wagtail_flows.describe import describe
-from wagtail_flows.engine.tree import FlowTree
+from wagtail_flows.flows.describe import describe
+from wagtail_flows.flows.tree import FlowTree
 from wagtail_flows.models import Enrollment, Event, Message, StepRun
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus

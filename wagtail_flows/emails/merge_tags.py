@@ -93,7 +93,7 @@ class _MergeEngine(Engine):
 @functools.cache
 def _engine(autoescape):
     return _MergeEngine(
-        builtins=["wagtail_flows.merge_tags"], autoescape=autoescape, string_if_invalid=""
+        builtins=["wagtail_flows.emails.merge_tags"], autoescape=autoescape, string_if_invalid=""
     )
 
 

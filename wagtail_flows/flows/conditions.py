@@ -90,7 +90,7 @@ def _children(stream):
         return []
     stream = list(stream)
     if stream and isinstance(stream[0], dict):  # raw stream JSON
-        from wagtail_flows.blocks import ConditionsBlock
+        from wagtail_flows.flows.blocks import ConditionsBlock
 
         stream = ConditionsBlock().to_python(stream)
     children = []

@@ -1,6 +1,6 @@
 """Plain-language descriptions of triggers, conditions and steps ("Wait 3 days").
 
-Read through ``wagtail_flows.blocks.describe(child)``; the flow diagram, listings and
+Read through ``wagtail_flows.flows.blocks.describe(child)``; the flow diagram, listings and
 reports use it, so every block type has a sentence a marketer understands.
 """
 
@@ -156,7 +156,7 @@ def _c_in_list(v):
 
 
 def _c_property(v):
-    from wagtail_flows.blocks import PROPERTY_OPERATORS
+    from wagtail_flows.flows.blocks import PROPERTY_OPERATORS
 
     op = v.get("operator") or "equals"
     words = dict(PROPERTY_OPERATORS).get(op, op)

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from wagtail_flows import tokens
+from wagtail_flows.emails import tokens
 from wagtail_flows.models import ContactList, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.messages import MessageStatus
@@ -38,7 +38,7 @@ def message_for(token, purpose):
 
 
 def _record(kind, message, **kwargs):
-    from wagtail_flows import tracking
+    from wagtail_flows.capture import visitors as tracking
 
     tracking.record_event(
         kind, contact=message.contact, page=message.page, object_id=str(message.pk), **kwargs
@@ -60,7 +60,7 @@ def email_open(request, token):
 @require_http_methods(["GET", "HEAD"])
 def email_click(request, token, index):
     """Redirect to link number ``index`` of the message: only URLs the message contains."""
-    from wagtail_flows import tracking
+    from wagtail_flows.capture import visitors as tracking
 
     message = message_for(token, tokens.CLICK)
     if index >= len(message.links or []):
@@ -150,7 +150,7 @@ def email_preferences(request, token):
 @require_http_methods(["GET", "HEAD"])
 def email_view_in_browser(request, token):
     """The message as sent (re-rendered from its revision for its contact)."""
-    from wagtail_flows import emails
+    from wagtail_flows.emails import rendering as emails
 
     message = message_for(token, tokens.VIEW)
     revision = message.revision or (message.page and message.page.live_revision)
@@ -183,7 +183,7 @@ def send_test_view(request, page_id):
     """Send the latest draft of an email page to the editor and the addresses typed."""
     from wagtail.models import Page
 
-    from wagtail_flows.email_delivery import send_test
+    from wagtail_flows.emails.delivery import send_test
     from wagtail_flows.models import EmailPageMixin
 
     page = get_object_or_404(Page, pk=page_id).specific

@@ -14,7 +14,7 @@ from django import forms
 from wagtail import blocks
 from wagtail.documents.blocks import DocumentChooserBlock
 
-from wagtail_flows.choosers import collection_chooser, contact_list_chooser  # noqa: F401
+from wagtail_flows.flows.choosers import collection_chooser, contact_list_chooser  # noqa: F401
 from wagtail_flows.models.contacts import EventKind, Stage
 
 MAX_NESTING = 3
@@ -33,10 +33,10 @@ WEEKDAY_CHOICES = [
 
 
 ContactListChooserBlock = contact_list_chooser.get_block_class(
-    name="ContactListChooserBlock", module_path="wagtail_flows.blocks"
+    name="ContactListChooserBlock", module_path="wagtail_flows.flows.blocks"
 )
 CollectionChooserBlock = collection_chooser.get_block_class(
-    name="CollectionChooserBlock", module_path="wagtail_flows.blocks"
+    name="CollectionChooserBlock", module_path="wagtail_flows.flows.blocks"
 )
 
 
@@ -560,5 +560,5 @@ CONDITION_TYPES = frozenset(ConditionsBlock.base_blocks)
 SWEEP_TRIGGERS = frozenset({"cart_abandoned", "inactive", "engagement", "date_reached"})
 
 # Re-exported so that ``blocks`` is the one public entry point of the vocabulary.
-from wagtail_flows.describe import describe  # noqa: E402, F401
-from wagtail_flows.triggers import trigger_event_kinds, trigger_matches  # noqa: E402, F401
+from wagtail_flows.flows.describe import describe  # noqa: E402, F401
+from wagtail_flows.flows.triggers import trigger_event_kinds, trigger_matches  # noqa: E402, F401

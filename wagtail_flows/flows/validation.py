@@ -19,7 +19,7 @@ from wagtail.blocks import (
     StructBlockValidationError,
 )
 
-from wagtail_flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
+from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
 
 STREAM_FIELDS = ("triggers", "entry_conditions", "steps", "goal", "exit_conditions")
 

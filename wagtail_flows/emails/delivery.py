@@ -31,7 +31,7 @@ def enqueue_delivery(message_id):
     from django_q.tasks import async_task
 
     return async_task(
-        "wagtail_flows.email_delivery.deliver_message", message_id, group="wagtail_flows.email"
+        "wagtail_flows.emails.delivery.deliver_message", message_id, group="wagtail_flows.email"
     )
 
 
@@ -40,7 +40,7 @@ def enqueue_batch(message_ids):
     from django_q.tasks import async_task
 
     return async_task(
-        "wagtail_flows.email_delivery.deliver_batch",
+        "wagtail_flows.emails.delivery.deliver_batch",
         list(message_ids),
         group="wagtail_flows.email",
     )
@@ -167,7 +167,7 @@ def _revision_for(message):
 
 def build_email(message, *, connection=None):
     """Render the message and record its subject, links and Message-ID before sending."""
-    from wagtail_flows import emails
+    from wagtail_flows.emails import rendering as emails
 
     revision = _revision_for(message)
     context = message.enrollment.context if message.enrollment_id else {}
@@ -199,7 +199,7 @@ def build_email(message, *, connection=None):
 
 
 def _record_sent(message):
-    from wagtail_flows import tracking
+    from wagtail_flows.capture import visitors as tracking
 
     tracking.record_event(
         EventKind.EMAIL_SENT,
@@ -223,7 +223,7 @@ def send_test(page, to=(), user=None):
     recipients = [address for address in recipients if address]
     if not recipients:
         raise ValueError("No address to send the test to.")
-    from wagtail_flows import emails
+    from wagtail_flows.emails import rendering as emails
 
     revision = page.get_latest_revision()
     draft = revision.as_object() if revision else page

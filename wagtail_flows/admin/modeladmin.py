@@ -27,8 +27,8 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.views import CreateView, EditView, HistoryView, IndexView
 
-from wagtail_flows.admin_enroll import enroll_chosen_url
-from wagtail_flows.admin_filters import (
+from wagtail_flows.admin.enroll import enroll_chosen_url
+from wagtail_flows.admin.filters import (
     ACTIVITY_FIELDS,
     InListFilter,
     LastActivityFilter,
@@ -36,8 +36,8 @@ from wagtail_flows.admin_filters import (
     SegmentFilter,
     TagFilter,
 )
-from wagtail_flows.admin_retime import retime_url_after_save, wait_lengths
-from wagtail_flows.admin_views import (
+from wagtail_flows.admin.retime import retime_url_after_save, wait_lengths
+from wagtail_flows.admin.actions import (
     ACTIVATE_PERMISSION,
     CONTACTS_BASE_URL,
     FLOWS_BASE_URL,

@@ -3,7 +3,7 @@
     revision → HTML with merge tags → premailer  (once per revision, in RENDER_CACHE)
     per message: merge tags (restricted engine) → tracked links → open pixel
 
-Delivery lives in ``wagtail_flows.email_delivery``; its public functions are re-exported
+Delivery lives in ``wagtail_flows.emails.delivery``; its public functions are re-exported
 here (``emails.deliver_message``, ``emails.enqueue_delivery``, ...).
 """
 
@@ -20,7 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from premailer import Premailer
 
-from wagtail_flows import merge_tags, tokens
+from wagtail_flows.emails import merge_tags
+from wagtail_flows.emails import tokens
 from wagtail_flows.conf import flows_settings
 
 logger = logging.getLogger(__name__)
@@ -351,7 +352,7 @@ def html_to_text(markup):
 
 
 # Delivery, bounces and the sweep helpers (kept in their own module for size).
-from wagtail_flows.email_delivery import (  # noqa: E402, F401
+from wagtail_flows.emails.delivery import (  # noqa: E402, F401
     deliver_batch,
     deliver_due,
     deliver_message,

@@ -18,10 +18,10 @@ from django.views.decorators.http import require_http_methods
 from wagtail.admin import messages
 from wagtail.log_actions import log
 
-from wagtail_flows.admin_views import CONFIRM_TEMPLATE, FLOWS_BASE_URL, forbidden, modeladmin_url
-from wagtail_flows.describe import describe
+from wagtail_flows.admin.actions import CONFIRM_TEMPLATE, FLOWS_BASE_URL, forbidden, modeladmin_url
+from wagtail_flows.flows.describe import describe
 from wagtail_flows.engine.advance import retime_waiting
-from wagtail_flows.engine.tree import FlowTree
+from wagtail_flows.flows.tree import FlowTree
 from wagtail_flows.models import Enrollment, Flow
 from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus

@@ -1,6 +1,6 @@
 """Which events start a flow: the event kinds each trigger listens to, and the match test.
 
-Read through ``wagtail_flows.blocks`` (``trigger_event_kinds``, ``trigger_matches``).
+Read through ``wagtail_flows.flows.blocks`` (``trigger_event_kinds``, ``trigger_matches``).
 Sweep triggers (``cart_abandoned``, ``inactive``, ``engagement``, ``date_reached``) are
 detected by the sweep, not by events, and ``manual`` by a person: they listen to no kind.
 

@@ -23,14 +23,15 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
-from wagtail_flows import charts, reports
+from wagtail_flows.reports import charts
+from wagtail_flows.reports import queries as reports
 from wagtail_flows.models import Contact, Enrollment, Flow, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus
 from wagtail_flows.models.messages import MessageStatus
 from wagtail_flows.panels.diagram import flow_diagram
-from wagtail_flows.tracking import clean_value
+from wagtail_flows.capture.visitors import clean_value
 
 TEMPLATES = "wagtail_flows/reports/"
 UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7}
@@ -409,8 +410,8 @@ def _timeline_entry(flow, step, contact):
 @require_flow_view
 def tester_preview_view(request, pk, step_id):
     """The email a send step would send to the contact, rendered (nothing is sent)."""
-    from wagtail_flows.emails import render_email, render_sample
-    from wagtail_flows.engine.tree import FlowTree
+    from wagtail_flows.emails.rendering import render_email, render_sample
+    from wagtail_flows.flows.tree import FlowTree
 
     flow = get_object_or_404(Flow, pk=pk)
     step = FlowTree(flow.steps).get(step_id)

@@ -25,7 +25,7 @@ class SendTestMenuItem(ActionMenuItem):
 
 
 def email_admin_urls():
-    from wagtail_flows.email_views import send_test_view
+    from wagtail_flows.emails.views import send_test_view
 
     return [
         path(

@@ -1,0 +1,157 @@
+"""Capture sources beyond page serving: Wagtail form submissions, shop signals, logins and
+the JS beacon. Each turns its input into one event through ``wagtail_flows.capture.visitors``."""
+
+import json
+import logging
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+
+from wagtail_flows.capture import visitors as tracking
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models import Contact, Event
+from wagtail_flows.models.base import base_page_class
+from wagtail_flows.models.contacts import EventKind
+
+logger = logging.getLogger("wagtail_flows.capture")
+
+
+# --- Wagtail form builder ------------------------------------------------------------------
+
+
+class FlowsFormMixin:
+    """Optional, for form pages served outside Wagtail's page view (headless, custom views):
+    ``class ContactPage(FlowsFormMixin, AbstractEmailForm)`` links each submission to the
+    submitting browser even where the ``on_serve_page`` hook does not run."""
+
+    def serve(self, request, *args, **kwargs):
+        with tracking.bind_request(request):
+            response = super().serve(request, *args, **kwargs)
+        return tracking.set_visitor_cookie(request, response)
+
+
+def capture_form_submission(submission):
+    """A Wagtail form submission from any form page → ``form_submitted`` on its contact."""
+    page = submission.page.specific
+    data = dict(submission.form_data)
+    fields = list(page.get_form_fields()) if hasattr(page, "get_form_fields") else []
+    email_name = _email_field(fields, data)
+    email = data.pop(email_name, "") if email_name else ""
+    contact = _form_contact(email, data, page)
+    if contact is not None and _has_consent(fields, data):
+        contact.subscribe()
+    visitor = _form_visitor(tracking.current_request(), contact)
+    return tracking.record_event(
+        EventKind.FORM_SUBMITTED,
+        contact=contact,
+        visitor=visitor,
+        page=page,
+        name=page.title,
+        object_id=submission.pk,
+        data=_form_data(data),
+    )
+
+
+def _email_field(fields, data):
+    for field in fields:
+        if field.field_type == "email" and field.clean_name in data:
+            return field.clean_name
+    return next((n for n in flows_settings.EMAIL_FIELD_NAMES if n in data), None)
+
+
+def _form_contact(email, data, page):
+    if not email:
+        return None
+    try:
+        contact, created = tracking.get_or_create_contact(
+            email, source=f"form: {page.title}"[:255]
+        )
+    except ValidationError:
+        logger.warning("Form %s submitted without a valid email; no contact.", page.pk)
+        return None
+    _fill_names(contact, data)
+    return contact
+
+
+def _fill_names(contact, data):
+    changed = []
+    for name in ("first_name", "last_name"):
+        value = str(data.get(name) or "").strip()[:150]
+        if value and not getattr(contact, name):
+            setattr(contact, name, value)
+            changed.append(name)
+    if changed:
+        contact.save(update_fields=changed)
+
+
+def _has_consent(fields, data):
+    for field in fields:
+        if field.field_type != "checkbox" or not data.get(field.clean_name):
+            continue
+        words = f"_{field.clean_name}_"
+        if any(f"_{name}_" in words for name in flows_settings.CONSENT_FIELD_NAMES):
+            return True
+    return False
+
+
+def _form_visitor(request, contact):
+    """The submitting browser, identified as the contact unless it belongs to another one."""
+    if request is None or not tracking.capture_allowed(request):
+        return None
+    if contact is None:
+        return tracking.visitor_from_request(request, create=True).id
+    if tracking.identify(request, contact, trusted=False):
+        return tracking.visitor_from_request(request).id
+    return None
+
+
+def _form_data(data):
+    try:
+        return tracking.clean_data(data)
+    except ValidationError:
+        return {"fields": sorted(data)[:50], "truncated": True}
+
+
+# --- shops -----------------------------------------------------------------------------------
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+
+
+# --- the JS beacon ---------------------------------------------------------------------------
+
+BEACON_KINDS = (EventKind.PAGE_VIEWED, EventKind.CUSTOM)
+
+
+
+
+
+
+
+
+
+
+
+
+
+

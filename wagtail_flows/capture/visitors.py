@@ -1,0 +1,305 @@
+"""Capture: turn requests and developer calls into Events; the visitor cookie; identification.
+
+Cost rule: with no live flow listening for a kind, a page view or download is one INSERT and
+nothing else. The Visitor row is created only when the browser identifies itself (the event
+names the cookie's id without a database constraint), and the event's contact comes from a
+subquery on that row inside the same INSERT, so no lookup runs before it.
+"""
+
+import contextlib
+import contextvars
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, F, Max, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models import Contact, Event, Visitor
+from wagtail_flows.models.contacts import EventKind, normalize_email
+from wagtail_flows.signals import event_recorded
+
+logger = logging.getLogger("wagtail_flows.capture")
+
+VISIT_MINUTES = 30  # an identified browser's last_visit_at is refreshed once per visit
+
+
+# --- recording -----------------------------------------------------------------------------
+
+
+def _dispatch():
+    from wagtail_flows.engine import dispatch  # imported late: the engine imports models
+
+    return dispatch
+
+
+def is_listened(kind):
+    return _dispatch().is_listened(kind)
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def record_visit(kind, state, *, page=None, name="", object_id="", data=None):
+    """A page view, download or beacon event from a browser: one INSERT when idle."""
+    fields = {"page": page, "name": name, "object_id": object_id, "data": data}
+    if state is not None and is_listened(kind):
+        contact = None if state.new else contact_of_visitor(state.id)
+        return record_event(kind, contact=contact, visitor=state.id, **fields)
+    at = timezone.now()
+    event = Event(
+        kind=kind,
+        visitor_id=state.id if state else None,
+        page=page,
+        name=(name or "")[:100],
+        object_id=str(object_id or "")[:255],
+        data=data or {},
+        created_at=at,
+    )
+    if state is not None and not state.new:
+        event.contact_id = Subquery(Visitor.objects.filter(pk=state.id).values("contact_id"))
+    _save(event)
+    if state is not None:
+        _touch_visit(state, at)
+    return event
+
+
+def _touch_visit(state, at):
+    """Once per visit an identified browser moves its contact's last_visit_at forward."""
+    minute = int(at.timestamp() // 60)
+    if not state.identified or minute - state.stamp < VISIT_MINUTES:
+        return
+    contact_id = Visitor.objects.filter(pk=state.id).values("contact_id")
+    Contact.objects.filter(pk=Subquery(contact_id)).update(
+        last_visit_at=_latest("last_visit_at", at),
+        last_activity_at=_latest("last_activity_at", at),
+    )
+    state.stamp, state.dirty = minute, True
+
+
+def contact_of_visitor(visitor_id):
+    return Contact.objects.filter(visitors__pk=visitor_id).first() if visitor_id else None
+
+
+# --- the visitor cookie ----------------------------------------------------------------------
+
+
+@dataclass
+class VisitorCookie:
+    """The first-party cookie: a signed visitor id, plus a visit stamp once identified."""
+
+    id: uuid.UUID
+    identified: bool = False
+    stamp: int = 0  # minute of the last last_visit_at refresh (identified browsers)
+    new: bool = False  # created in this request: no Visitor row can exist
+    dirty: bool = False  # must be (re)sent with the response
+
+    def dumps(self):
+        value = f"{self.id.hex}.{self.stamp}" if self.identified else self.id.hex
+        return _signer().sign(value)
+
+    @classmethod
+    def loads(cls, raw):
+        try:
+            value = _signer().unsign(raw or "")
+            hex_id, _sep, stamp = value.partition(".")
+            return cls(uuid.UUID(hex=hex_id), identified=bool(_sep), stamp=int(stamp or 0))
+        except (signing.BadSignature, ValueError):
+            return None
+
+
+def _signer():
+    return signing.Signer(salt="wagtail_flows.visitor")
+
+
+def visitor_from_request(request, *, create=False):
+    """The browser's visitor cookie, or a new one (sent with the response) if ``create``."""
+    state = getattr(request, "_flows_visitor", None)
+    if state is None:
+        state = VisitorCookie.loads(request.COOKIES.get(flows_settings.VISITOR_COOKIE))
+    if state is None and create:
+        state = VisitorCookie(uuid.uuid4(), new=True, dirty=True)
+    if state is not None:
+        request._flows_visitor = state
+    return state
+
+
+def set_visitor_cookie(request, response):
+    """Send the visitor cookie if this request created or changed it. Views outside Wagtail
+    page serving that call ``identify`` or ``track(request=...)`` call this on their response."""
+    state = getattr(request, "_flows_visitor", None)
+    if state is None or not state.dirty:
+        return response
+    response.set_cookie(
+        flows_settings.VISITOR_COOKIE,
+        state.dumps(),
+        max_age=flows_settings.VISITOR_COOKIE_AGE_DAYS * 86400,
+        samesite="Lax",
+        httponly=True,
+        secure=request.is_secure(),
+    )
+    state.dirty = False
+    return response
+
+
+# --- consent, Do-Not-Track, bots ---------------------------------------------------------------
+
+FALSE_CONSENT = ("", "0", "false", "no", "deny", "denied", "off")
+
+
+def capture_allowed(request):
+    """May this browser be tracked anonymously (page views, downloads, beacon, cookie)?"""
+    mode = flows_settings.TRACKING_CONSENT
+    if mode == "off":
+        return False
+    if mode == "consent-cookie":
+        value = request.COOKIES.get(flows_settings.CONSENT_COOKIE, "")
+        if value.strip().lower() in FALSE_CONSENT:
+            return False
+    if flows_settings.HONOUR_DNT and (
+        request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
+    ):
+        return False
+    return not is_bot(request)
+
+
+def is_bot(request):
+    agent = request.headers.get("User-Agent", "").lower()
+    return not agent or any(marker in agent for marker in flows_settings.BOT_USER_AGENTS)
+
+
+# --- page serving, documents ---------------------------------------------------------------
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+# --- contacts and identification -------------------------------------------------------------
+
+
+def clean_email(email):
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": _("Enter a valid email address.")}) from None
+    if len(email) > 254:
+        raise ValidationError({"email": _("An email address has at most 254 characters.")})
+    return email
+
+
+def get_or_create_contact(email, **defaults):
+    email = clean_email(email)
+    contact = Contact.objects.with_email(email).first()
+    if contact is not None:
+        return contact, False
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(email=email, **defaults), True
+    except IntegrityError:  # created concurrently
+        return Contact.objects.with_email(email).get(), False
+
+
+def identify(request, contact, *, trusted=True):
+    """Tie this browser to ``contact`` and move its anonymous events to the contact.
+
+    Rule: only anonymous history moves, and a browser already tied to another contact is never
+    re-tied by an untrusted identification (a form with an email anyone can type): that
+    returns False and nothing moves. A trusted one (login, a click in our email) gives the
+    browser a fresh visitor for the new contact; the other contact's history stays with it.
+    A browser that may not be tracked (consent, DNT/GPC, bots, link scanners) is not tied.
+    """
+    if not capture_allowed(request):
+        return False
+    state = visitor_from_request(request, create=True)
+    if not link_visitor(state.id, contact):
+        if not trusted:
+            return False
+        state = VisitorCookie(uuid.uuid4(), new=True)
+        request._flows_visitor = state
+        link_visitor(state.id, contact)
+    state.new = False  # its Visitor row exists now
+    if not state.identified:
+        state.identified, state.stamp, state.dirty = True, 0, True
+    return True
+
+
+def link_visitor(visitor_id, contact):
+    """Give the visitor row to ``contact`` (False if another contact holds it)."""
+    with transaction.atomic():
+        visitor, created = Visitor.objects.select_for_update().get_or_create(
+            pk=visitor_id, defaults={"contact": contact}
+        )
+        if not created and visitor.contact_id not in (None, contact.pk):
+            return False
+        if visitor.contact_id is None:
+            visitor.contact = contact
+        visitor.last_seen_at = timezone.now()
+        visitor.save(update_fields=["contact", "last_seen_at"])
+        anonymous = Event.objects.filter(visitor_id=visitor_id, contact__isnull=True)
+        last_visit = anonymous.filter(kind__in=VISIT_KINDS).aggregate(at=Max("created_at"))["at"]
+        anonymous.update(contact=contact)
+        if last_visit:
+            touch_contact(contact.pk, EventKind.PAGE_VIEWED, last_visit)
+    return True
+
+
+# --- the developer's call --------------------------------------------------------------------
+
+
+
+
+
+
+
+
+
+
+
+
+def same_origin(request):
+    """CSRF defence for the beacon: the browser's Origin (or Referer) is this site."""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    parts = urlsplit(source)
+    if not parts.scheme or not parts.netloc:
+        return False
+    if parts.netloc == request.get_host():
+        return True
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin in getattr(settings, "CSRF_TRUSTED_ORIGINS", ())

@@ -1,0 +1,218 @@
+"""TODO docstring."""
+
+import contextlib
+import contextvars
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, F, Max, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models import Contact, Event, Visitor
+from wagtail_flows.models.contacts import EventKind, normalize_email
+from wagtail_flows.signals import event_recorded
+
+
+ACTIVITY_FIELDS = {
+    EventKind.PAGE_VIEWED: "last_visit_at",
+    EventKind.DOCUMENT_DOWNLOADED: "last_visit_at",
+    EventKind.FORM_SUBMITTED: "last_form_at",
+    EventKind.EMAIL_OPENED: "last_open_at",
+    EventKind.LINK_CLICKED: "last_click_at",
+    EventKind.ORDER_PLACED: "last_order_at",
+    EventKind.CART_UPDATED: None,  # activity, without a date of its own
+}
+
+
+VISIT_KINDS = (EventKind.PAGE_VIEWED, EventKind.DOCUMENT_DOWNLOADED)
+
+
+_SIGNALS_HELD = contextvars.ContextVar("wagtail_flows_signals_held", default=False)
+
+
+def record_event(
+    kind,
+    *,
+    contact=None,
+    visitor=None,
+    page=None,
+    name="",
+    object_id="",
+    value=None,
+    data=None,
+    at=None,
+):
+    """Append one event (one INSERT), keep the contact's activity dates current, and hand it
+    to the engine after commit when a live flow listens for its kind.
+
+    Bad input (an unknown kind, a custom event name over 100 characters, data that is not
+    JSON or over ``MAX_EVENT_DATA_BYTES``, a value that is not a number, an object id over 255
+    characters) raises ValidationError naming the field, before anything is written."""
+    fields = clean_event(kind, name=name, object_id=object_id, value=value, data=data)
+    return _insert_event(contact=contact, visitor=visitor, page=page, at=at, **fields)
+
+
+def record_events(kind, rows, *, at):
+    """Many events of one kind in one INSERT (the sweep's abandoned carts), each checked as
+    ``record_event`` checks one; marked for dispatch when a flow listens, with one dispatch
+    task for all of them after commit. ``rows``: dicts of contact, name, object_id, value,
+    data. Only for kinds that are no activity (``touch_contact`` is per contact)."""
+    if kind in ACTIVITY_FIELDS:
+        raise ValueError(f"{kind} moves the contact's activity dates: use record_event")
+    listened = is_listened(kind)
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                contact=row["contact"],
+                created_at=at,
+                pending_dispatch=listened,
+                **clean_event(
+                    kind,
+                    name=row.get("name", ""),
+                    object_id=row.get("object_id", ""),
+                    value=row.get("value"),
+                    data=row.get("data"),
+                ),
+            )
+            for row in rows
+        ]
+    )
+    if listened and events:
+        ids = [event.pk for event in events]
+        transaction.on_commit(lambda: _dispatch().enqueue_dispatches(ids))
+    if not _SIGNALS_HELD.get():
+        for event in events:
+            event_recorded.send(sender=Event, event=event)
+    return events
+
+
+def clean_event(kind, *, name="", object_id="", value=None, data=None):
+    """The checks ``track()`` and the beacon apply, for a kind named exactly."""
+    if kind not in EventKind.values:
+        raise ValidationError({"kind": _("Unknown event kind %(kind)r.") % {"kind": kind}})
+    name = "" if name is None else str(name).strip()
+    if kind == EventKind.CUSTOM and name:
+        name = clean_custom_name(name)  # the name is the event's identity: never cut it
+    name = name[:100]  # other kinds: a label (page title, list name) for the timeline
+    object_id = "" if object_id is None else str(object_id)
+    if len(object_id) > 255:
+        raise ValidationError({"object_id": _("An object id has at most 255 characters.")})
+    return {
+        "kind": kind,
+        "name": name,
+        "object_id": object_id,
+        "value": clean_value(value),
+        "data": clean_data(data),
+    }
+
+
+def _insert_event(kind, *, contact, visitor, page, name, object_id, value, data, at):
+    event = Event(
+        kind=kind,
+        contact=contact,
+        visitor_id=getattr(visitor, "pk", visitor),
+        page=page,
+        name=name,
+        object_id=object_id,
+        value=value,
+        data=data,
+        created_at=at or timezone.now(),
+    )
+    return _save(event, contact_pk=contact.pk if contact else None)
+
+
+def _save(event, *, contact_pk=None):
+    listened = is_listened(event.kind)
+    event.pending_dispatch = listened
+    event.save(force_insert=True)
+    if hasattr(event.contact_id, "resolve_expression"):  # set by a subquery in the INSERT
+        event.__dict__.pop("contact_id")  # deferred: read from the row if asked
+    if contact_pk is not None:
+        touch_contact(contact_pk, event.kind, event.created_at, event.value)
+    if listened:
+        pk = event.pk
+        transaction.on_commit(lambda: _dispatch().enqueue_dispatch(pk))
+    if not _SIGNALS_HELD.get():
+        event_recorded.send(sender=Event, event=event)
+    return event
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Inside, events are written but ``event_recorded`` is not sent: the simulator runs the
+    real engine in a transaction it rolls back, and the site's receivers must not hear of
+    events that never happened."""
+    token = _SIGNALS_HELD.set(True)
+    try:
+        yield
+    finally:
+        _SIGNALS_HELD.reset(token)
+
+
+def touch_contact(contact_pk, kind, at, value=None):
+    """Move the denormalised activity dates forward (never back: backfilled events)."""
+    if kind not in ACTIVITY_FIELDS:
+        return
+    updates = {"last_activity_at": _latest("last_activity_at", at)}
+    field = ACTIVITY_FIELDS[kind]
+    if field:
+        updates[field] = _latest(field, at)
+    if kind == EventKind.ORDER_PLACED:
+        updates["orders_count"] = F("orders_count") + 1
+        updates["revenue_total"] = F("revenue_total") + (value or 0)
+    Contact.objects.filter(pk=contact_pk).update(**updates)
+
+
+def _latest(field, at):
+    at = Value(at, output_field=DateTimeField())
+    return Greatest(Coalesce(F(field), at), at)
+
+
+def clean_custom_name(name):
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError({"name": _("A custom event needs a name.")})
+    if len(name) > 100:
+        raise ValidationError({"name": _("A custom event name has at most 100 characters.")})
+    return name
+
+
+def clean_data(data):
+    """JSON-safe copy of ``data`` (Decimals, dates as strings) within MAX_EVENT_DATA_BYTES."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError({"data": _("Event data must be an object of names and values.")})
+    try:
+        encoded = json.dumps(data, cls=DjangoJSONEncoder)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {"data": _("Event data must be JSON: text, numbers, lists.")}
+        ) from None
+    limit = flows_settings.MAX_EVENT_DATA_BYTES
+    if len(encoded.encode()) > limit:
+        raise ValidationError({"data": _("Event data is larger than %(n)d bytes.") % {"n": limit}})
+    return json.loads(encoded)
+
+
+def clean_value(value):
+    if value is None or value == "":
+        return None
+    try:
+        value = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError({"value": _("The value must be a number.")}) from None
+    if not value.is_finite() or abs(value) >= Decimal("1e10"):
+        raise ValidationError({"value": _("The value is out of range.")})
+    return value.quantize(Decimal("0.01"))
