@@ -29,6 +29,14 @@ from _common import (  # noqa: E402
     setup_django,
 )
 
+from wagtail_flows.emails.rendering import (
+    base_url_for,
+    personalise,
+    prepare_page,
+    prepare_revision,
+    render_email,
+)
+
 setup_django()
 
 
@@ -63,25 +71,22 @@ def rates(func, messages, *args):
 
 
 def render_cached(message, revision):
-    from wagtail_flows import emails
 
-    emails.render_email(revision, message.contact, message=message)
+    render_email(revision, message.contact, message=message)
 
 
 def render_premailer(message, page):
     """What the design avoids: render and inline the page again for each message."""
-    from wagtail_flows import emails
 
-    prepared = emails.prepare_page(page, emails.base_url_for(page))
-    emails.personalise(prepared, message.contact, message=message, base_url=prepared.base_url)
+    prepared = prepare_page(page, base_url_for(page))
+    personalise(prepared, message.contact, message=message, base_url=prepared.base_url)
 
 
 def render_ratio(revision, messages, rounds):
     """Interleaved rounds: cached inlined page vs premailer per message."""
-    from wagtail_flows import emails
 
     page = revision.as_object()
-    html_size = len(emails.prepare_revision(revision).html)  # warms the render cache
+    html_size = len(prepare_revision(revision).html)  # warms the render cache
     results = {"cached": [], "premailer": [], "ratio": [], "ratio_cpu": []}
     per_round = max(1, len(messages) // rounds)
     for index in range(rounds):
@@ -137,7 +142,7 @@ def deliver_timed(func, ids):
 
 
 def deliver_one_by_one(ids):
-    from wagtail_flows import email_delivery
+    from wagtail_flows.emails import delivery as email_delivery
 
     for pk in ids:  # one task per message, as the engine enqueues them
         email_delivery.deliver_message(pk)
@@ -147,7 +152,7 @@ def deliver_to_sink(messages, rounds):
     """Interleaved rounds: a batch over one SMTP connection vs one connection per message."""
     from django.test import override_settings
 
-    from wagtail_flows import email_delivery
+    from wagtail_flows.emails import delivery as email_delivery
 
     server, port = start_sink()
     ids = [m.pk for m in messages]

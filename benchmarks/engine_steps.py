@@ -68,7 +68,7 @@ def deliver_batches_inline():
     connection, as a worker runs ``deliver_batch`` (the broker is kept for the cluster pass)."""
     from django.db import transaction
 
-    from wagtail_flows import email_delivery
+    from wagtail_flows.emails import delivery as email_delivery
 
     original = email_delivery.enqueue_batch
 

@@ -62,9 +62,9 @@ def record_views(page, count, gap):
     """One page view per new contact, ``gap`` seconds apart (the contact is set-up)."""
     from django.db import transaction
 
+    from wagtail_flows.capture.visitors import record_event
     from wagtail_flows.models import Contact
     from wagtail_flows.models.contacts import EventKind
-    from wagtail_flows.tracking import record_event
 
     for index in range(count):
         contact = Contact.objects.create(

@@ -30,6 +30,22 @@ def pytest_sessionstart(session):
             call_command("makemigrations", "wagtail_flows", "testapp", verbosity=0)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that commits (``transaction=True``, ``transactional_db``, ``live_server``)
+    restores the serialized database afterwards. A flush without it takes the content types,
+    which come back under new ids, and a later ``serialized_rollback`` test then meets its
+    saved content types as duplicates: the suite would depend on its order."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        commits = {"transactional_db", "live_server"} & set(item.fixturenames)
+        if marker and marker.kwargs.get("transaction"):
+            commits = True
+        if commits and not (marker and marker.kwargs.get("serialized_rollback")):
+            kwargs = dict(marker.kwargs) if marker else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs))
+
+
 def pytest_report_header(config):
     from django.conf import settings
 
@@ -125,14 +141,15 @@ def _fresh_listening_index():
 @pytest.fixture
 def premailer_runs(monkeypatch):
     """A list that grows by one each time premailer inlines a page."""
-    from wagtail_flows import emails
 
     runs = []
 
-    class CountingPremailer(emails.Premailer):
+    from wagtail_flows.emails import rendering
+
+    class CountingPremailer(rendering.Premailer):
         def transform(self, *args, **kwargs):
             runs.append(1)
             return super().transform(*args, **kwargs)
 
-    monkeypatch.setattr(emails, "Premailer", CountingPremailer)
+    monkeypatch.setattr(rendering, "Premailer", CountingPremailer)
     return runs

@@ -15,7 +15,9 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from wagtail_flows import emails, merge_tags, tracking
+from wagtail_flows import capture as tracking
+from wagtail_flows.emails import merge_tags
+from wagtail_flows.emails.rendering import merge_data
 from wagtail_flows.engine.dispatch import dispatch_event
 from wagtail_flows.engine.simulate import SimEvent, simulate
 from wagtail_flows.engine.sweeps import run_sweep
@@ -247,7 +249,7 @@ def engine_path(run):
         (r.step_id, r.outcome, r.branch, r.created_at)
         for r in run.step_runs.order_by("created_at", "pk")
     ]
-    data = emails.merge_data(run.contact, context=run.context)
+    data = merge_data(run.contact, context=run.context)
     sends = [
         (m.step_id, m.created_at, _rendered(m.subject_override or m.subject, data))
         for m in run.messages.order_by("created_at", "pk")

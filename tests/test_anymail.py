@@ -13,7 +13,7 @@ from django.core import mail
 from django.urls import reverse
 
 from tests.factories import ContactFactory, make_email_page
-from wagtail_flows import emails
+from wagtail_flows.emails.delivery import deliver_message
 from wagtail_flows.models import Message, Suppression
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.messages import MessageStatus
@@ -63,7 +63,7 @@ def queued_to(contact):
 
 
 def assert_not_sent(message):
-    assert emails.deliver_message(message.pk) == MessageStatus.SUPPRESSED
+    assert deliver_message(message.pk) == MessageStatus.SUPPRESSED
     assert mail.outbox == []
 
 
@@ -137,7 +137,7 @@ def test_a_webhook_without_the_secret_changes_nothing(client, contact, auth):
     other.refresh_from_db()
     assert contact.status == other.status == ContactStatus.SUBSCRIBED
     assert not Suppression.objects.exists()
-    assert emails.deliver_message(message.pk) == MessageStatus.SENT
+    assert deliver_message(message.pk) == MessageStatus.SENT
 
 
 def test_a_webhook_with_no_auth_at_all_is_refused(client, contact):

@@ -3,7 +3,7 @@
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from wagtail_flows import charts
+from wagtail_flows.reports import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from taggit.models import Tag
 
 from tests.factories import ContactListFactory, make_email_page, make_standard_page
-from wagtail_flows import conditions
-from wagtail_flows.blocks import ConditionsBlock
+from wagtail_flows.flows import conditions
+from wagtail_flows.flows.blocks import ConditionsBlock
 from wagtail_flows.models import Contact, Event, ListMembership, Message, Segment, TaggedContact
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,9 @@ from wagtail.test.utils.form_data import (
 )
 
 from tests.factories import ContactFactory, make_email_library, make_email_page
-from wagtail_flows import emails, merge_tags
-from wagtail_flows.email_admin import SEND_TEST_URL_NAME
+from wagtail_flows.admin.send_test import SEND_TEST_URL_NAME
+from wagtail_flows.emails import merge_tags
+from wagtail_flows.emails.rendering import render_email, render_sample
 from wagtail_flows.models import Message
 from wagtail_flows.models.messages import MessageStatus
 
@@ -85,7 +86,7 @@ CART = {
 
 def test_every_block_renders_into_one_inlined_email(contact):
     page = rich_page()
-    rendered = emails.render_email(page.get_latest_revision(), contact, context=CART)
+    rendered = render_email(page.get_latest_revision(), contact, context=CART)
     html = rendered.html
     assert "Hi Ann" in html
     assert 'style="' in html and "<style>" in html and "@media" in html
@@ -99,7 +100,7 @@ def test_every_block_renders_into_one_inlined_email(contact):
 
 def test_image_urls_and_page_links_are_absolute(contact):
     page = rich_page()
-    html = emails.render_email(page.get_latest_revision(), contact).html
+    html = render_email(page.get_latest_revision(), contact).html
     assert 'src="/' not in html and 'href="/' not in html
     root = page.get_site().root_url
     assert f'src="{root}/media/images/' in html
@@ -107,14 +108,14 @@ def test_image_urls_and_page_links_are_absolute(contact):
 
 def test_product_cards_show_nothing_without_a_cart(contact):
     page = rich_page()
-    html = emails.render_email(page.get_latest_revision(), contact).html
+    html = render_email(page.get_latest_revision(), contact).html
     assert "Still in your cart" not in html
 
 
 def test_contact_data_is_escaped_text_never_code(contact):
     contact.first_name = "<script>alert(1)</script>{{ contact.email }}{% load static %}"
     page = make_email_page(subject="For {{ contact.first_name }}")
-    rendered = emails.render_email(page.get_latest_revision(), contact)
+    rendered = render_email(page.get_latest_revision(), contact)
     assert "<script>" not in rendered.html
     assert "&lt;script&gt;" in rendered.html
     assert "{{ contact.email }}" in rendered.html  # printed, not evaluated
@@ -170,7 +171,7 @@ def test_a_draft_with_a_typo_saves_and_the_preview_names_it():
     page = make_email_page()
     page.subject = "Hi {{ contact.frist_name }}"
     page.full_clean()
-    rendered = emails.render_sample(page)
+    rendered = render_sample(page)
     assert rendered.subject == "Hi"
     assert any("contact.frist_name" in problem for problem in rendered.problems)
 
@@ -180,11 +181,11 @@ def test_premailer_runs_once_per_revision_however_many_messages(premailer_runs):
     page = make_email_page()
     revision = page.get_latest_revision()
     contacts = ContactFactory.create_batch(5)
-    outputs = [emails.render_email(revision, c).html for c in contacts]
+    outputs = [render_email(revision, c).html for c in contacts]
     assert len(calls) == 1
     assert all(c.first_name in html for c, html in zip(contacts, outputs, strict=True))
     page.subject = "New subject"
-    emails.render_email(page.save_revision(), contacts[0])
+    render_email(page.save_revision(), contacts[0])
     assert len(calls) == 2
 
 
@@ -192,7 +193,7 @@ def test_merge_tags_survive_inlining_inside_links(contact):
     body = [("text", '<p><a href="https://example.com/?who={{ contact.email }}">Mine</a></p>')]
     page = make_email_page(body=body)
     message = Message.objects.create(contact=contact, page=page, to_email=contact.email)
-    rendered = emails.render_email(page.get_latest_revision(), contact, message=message)
+    rendered = render_email(page.get_latest_revision(), contact, message=message)
     assert rendered.links == ["https://example.com/?who=ann@example.com"]
 
 
@@ -308,8 +309,8 @@ def test_a_cached_revision_renders_each_message_with_few_queries(django_assert_m
     page = make_email_page()
     revision = page.get_latest_revision()
     contacts = ContactFactory.create_batch(3)
-    emails.render_email(revision, contacts[0])  # inlines and caches the revision
+    render_email(revision, contacts[0])  # inlines and caches the revision
     for contact in contacts:
         message = Message.objects.create(contact=contact, page=page, to_email=contact.email)
         with django_assert_max_num_queries(2):
-            emails.render_email(revision, contact, message=message)
+            render_email(revision, contact, message=message)

@@ -11,7 +11,17 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.factories import ContactFactory, make_email_page
-from wagtail_flows import email_delivery, emails
+from wagtail_flows.emails import delivery as email_delivery
+from wagtail_flows.emails.bounces import record_bounce, record_complaint
+from wagtail_flows.emails.delivery import (
+    deliver_batch,
+    deliver_due,
+    deliver_message,
+    enqueue_delivery,
+    mark_stale_sending,
+    send_test,
+)
+from wagtail_flows.emails.rendering import message_urls
 from wagtail_flows.models import Event, Message, Suppression
 from wagtail_flows.models.contacts import ContactStatus, EventKind
 from wagtail_flows.models.messages import MessageStatus
@@ -31,8 +41,8 @@ def queued(contact, page=None, **kwargs):
 
 def test_a_queued_message_is_sent_once_and_recorded(contact):
     message = queued(contact)
-    assert emails.deliver_message(message.pk) == MessageStatus.SENT
-    assert emails.deliver_message(message.pk) is None  # a redelivered task does nothing
+    assert deliver_message(message.pk) == MessageStatus.SENT
+    assert deliver_message(message.pk) is None  # a redelivered task does nothing
     [sent] = mail.outbox
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT and message.sent_at
@@ -53,7 +63,7 @@ def test_the_message_id_is_stable(contact):
 def test_every_email_carries_one_click_unsubscribe_headers(contact, settings):
     settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "UNSUBSCRIBE_MAILTO": "unsub@example.com"}
     message = queued(contact)
-    emails.deliver_message(message.pk)
+    deliver_message(message.pk)
     headers = mail.outbox[0].extra_headers
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     https, mailto = headers["List-Unsubscribe"].split(", ")
@@ -71,11 +81,11 @@ def test_concurrent_deliveries_send_a_message_once(contact, monkeypatch):
         if not barrier_hit:
             barrier_hit.append(1)
             # The other worker claims in between our read and our write.
-            assert emails.deliver_message(message_id) == MessageStatus.SENT
+            assert deliver_message(message_id) == MessageStatus.SENT
         return real_claim(message_id, now)
 
     monkeypatch.setattr(email_delivery, "_claim", racing_claim)
-    assert emails.deliver_message(message.pk) is None
+    assert deliver_message(message.pk) is None
     assert len(mail.outbox) == 1
 
 
@@ -88,7 +98,7 @@ def test_threads_delivering_the_same_message_send_it_once():
     results = []
 
     def worker():
-        results.append(emails.deliver_message(message.pk))
+        results.append(deliver_message(message.pk))
         connection.close()
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -106,7 +116,7 @@ def test_threads_delivering_the_same_message_send_it_once():
 def test_no_marketing_email_without_consent(status):
     contact = ContactFactory(status=status)
     message = queued(contact)
-    assert emails.deliver_message(message.pk) == MessageStatus.SUPPRESSED
+    assert deliver_message(message.pk) == MessageStatus.SUPPRESSED
     assert mail.outbox == []
     assert not Event.objects.filter(kind=EventKind.EMAIL_SENT).exists()
 
@@ -115,25 +125,25 @@ def test_transactional_email_reaches_the_unsubscribed_but_never_the_bounced():
     unsubscribed = ContactFactory(status=ContactStatus.UNSUBSCRIBED)
     bounced = ContactFactory(status=ContactStatus.BOUNCED)
     page = make_email_page()
-    assert emails.deliver_message(queued(unsubscribed, page, transactional=True).pk) == "sent"
-    assert emails.deliver_message(queued(bounced, page, transactional=True).pk) == "suppressed"
+    assert deliver_message(queued(unsubscribed, page, transactional=True).pk) == "sent"
+    assert deliver_message(queued(bounced, page, transactional=True).pk) == "suppressed"
     assert [m.to for m in mail.outbox] == [[unsubscribed.email]]
 
 
 def test_an_erased_address_is_never_emailed(contact):
     Suppression.objects.create(email_hash=Suppression.hash_email(contact.email), reason="erased")
-    assert emails.deliver_message(queued(contact).pk) == MessageStatus.SUPPRESSED
+    assert deliver_message(queued(contact).pk) == MessageStatus.SUPPRESSED
 
 
 def test_unsubscribing_stops_a_pending_send_of_the_same_flow(contact, client):
     page = make_email_page()
     earlier = queued(contact, page)
     pending = queued(contact, page)
-    emails.deliver_message(earlier.pk)
+    deliver_message(earlier.pk)
     earlier.refresh_from_db()
-    unsubscribe_url = emails.message_urls(earlier, "")["unsubscribe_url"]
+    unsubscribe_url = message_urls(earlier, "")["unsubscribe_url"]
     assert client.post(unsubscribe_url, {"List-Unsubscribe": "One-Click"}).status_code == 200
-    assert emails.deliver_message(pending.pk) == MessageStatus.SUPPRESSED
+    assert deliver_message(pending.pk) == MessageStatus.SUPPRESSED
     assert len(mail.outbox) == 1
 
 
@@ -143,16 +153,16 @@ def test_a_broken_backend_marks_the_message_failed_not_resent(contact, monkeypat
 
     monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
     message = queued(contact)
-    assert emails.deliver_message(message.pk) == MessageStatus.FAILED
+    assert deliver_message(message.pk) == MessageStatus.FAILED
     message.refresh_from_db()
     assert "connection refused" in message.error
-    assert emails.deliver_message(message.pk) is None
+    assert deliver_message(message.pk) is None
 
 
 def test_an_unpublished_page_fails_with_a_clear_error(contact):
     page = make_email_page(publish=False)
     message = queued(contact, page)
-    assert emails.deliver_message(message.pk) == MessageStatus.FAILED
+    assert deliver_message(message.pk) == MessageStatus.FAILED
     message.refresh_from_db()
     assert "not published" in message.error
 
@@ -163,11 +173,11 @@ def test_a_worker_killed_mid_send_leaves_unknown_never_resent(contact):
     Message.objects.filter(pk=message.pk).update(status="sending", claimed_at=claimed_at)
     fresh = queued(contact)
     Message.objects.filter(pk=fresh.pk).update(status="sending", claimed_at=timezone.now())
-    assert emails.mark_stale_sending() == 1
+    assert mark_stale_sending() == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.UNKNOWN
-    assert emails.deliver_message(message.pk) is None
-    assert emails.deliver_due(now=timezone.now() + timedelta(hours=1)) == {}
+    assert deliver_message(message.pk) is None
+    assert deliver_due(now=timezone.now() + timedelta(hours=1)) == {}
     assert mail.outbox == []
 
 
@@ -184,58 +194,56 @@ def test_a_batch_shares_one_connection(monkeypatch):
     monkeypatch.setattr(EmailBackend, "open", counting_open)
     page = make_email_page()
     ids = [queued(c, page).pk for c in ContactFactory.create_batch(3)]
-    assert set(emails.deliver_batch(ids).values()) == {MessageStatus.SENT}
+    assert set(deliver_batch(ids).values()) == {MessageStatus.SENT}
     assert len(opened) == 1 and len(mail.outbox) == 3
 
 
 def test_enqueued_delivery_runs_as_a_django_q_task(contact):
     message = queued(contact)
-    emails.enqueue_delivery(message.pk)  # tests run django-q2 in sync mode
+    enqueue_delivery(message.pk)  # tests run django-q2 in sync mode
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
 
 
 def test_the_sweep_delivers_a_message_whose_task_was_lost(contact):
     message = queued(contact)
-    assert emails.deliver_due() == {}  # still within the grace period
+    assert deliver_due() == {}  # still within the grace period
     later = timezone.now() + timedelta(minutes=10)
-    assert emails.deliver_due(now=later) == {message.pk: MessageStatus.SENT}
+    assert deliver_due(now=later) == {message.pk: MessageStatus.SENT}
 
 
 def test_a_message_waits_for_its_send_after(contact):
     message = queued(contact, send_after=timezone.now() + timedelta(hours=2))
-    assert emails.deliver_message(message.pk) is None
-    assert emails.deliver_due(now=timezone.now() + timedelta(hours=3)) == {
-        message.pk: MessageStatus.SENT
-    }
+    assert deliver_message(message.pk) is None
+    assert deliver_due(now=timezone.now() + timedelta(hours=3)) == {message.pk: MessageStatus.SENT}
 
 
 def test_a_hard_bounce_suppresses_the_contact_at_once(contact):
-    assert emails.record_bounce("ANN@example.com", hard=True)
+    assert record_bounce("ANN@example.com", hard=True)
     contact.refresh_from_db()
     assert contact.status == ContactStatus.BOUNCED
-    assert emails.deliver_message(queued(contact).pk) == MessageStatus.SUPPRESSED
+    assert deliver_message(queued(contact).pk) == MessageStatus.SUPPRESSED
 
 
 def test_soft_bounces_suppress_after_the_limit(contact):
-    assert not emails.record_bounce(contact.email, hard=False)
-    assert not emails.record_bounce(contact.email, hard=False)
-    assert emails.record_bounce(contact.email, hard=False)
+    assert not record_bounce(contact.email, hard=False)
+    assert not record_bounce(contact.email, hard=False)
+    assert record_bounce(contact.email, hard=False)
     contact.refresh_from_db()
     assert contact.status == ContactStatus.BOUNCED
 
 
 def test_a_complaint_suppresses_even_an_unknown_address(contact):
-    assert emails.record_complaint(contact.email)
+    assert record_complaint(contact.email)
     contact.refresh_from_db()
     assert contact.status == ContactStatus.COMPLAINED
-    assert emails.record_complaint("stranger@example.com")
+    assert record_complaint("stranger@example.com")
     assert Suppression.is_suppressed("stranger@example.com")
 
 
 def test_send_test_needs_an_address():
     with pytest.raises(ValueError, match="No address"):
-        emails.send_test(make_email_page(), to=[])
+        send_test(make_email_page(), to=[])
 
 
 # --- through a flow ------------------------------------------------------------------------
@@ -267,13 +275,13 @@ def test_one_click_unsubscribe_stops_the_flows_queued_email(
 
     page = make_email_page()
     earlier = queued(contact, page)
-    emails.deliver_message(earlier.pk)
+    deliver_message(earlier.pk)
     flow = make_flow([step("send_email", "s1", page=page.pk, subject_override="")])
     with django_capture_on_commit_callbacks(execute=False) as pending_deliveries:
         run(start(flow, contact), T0)
     pending = Message.objects.get(flow=flow)
     assert pending.status == MessageStatus.QUEUED
-    unsubscribe_url = emails.message_urls(earlier, "")["unsubscribe_url"]
+    unsubscribe_url = message_urls(earlier, "")["unsubscribe_url"]
     assert client.post(unsubscribe_url, {"List-Unsubscribe": "One-Click"}).status_code == 200
     for deliver in pending_deliveries:
         deliver()  # the delivery task runs after the unsubscribe

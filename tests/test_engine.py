@@ -26,7 +26,8 @@ from tests.test_engine_tree import (
     tag,
     wait,
 )
-from wagtail_flows import signals, tracking
+from wagtail_flows import capture as tracking
+from wagtail_flows import signals
 from wagtail_flows.engine import advance, dispatch
 from wagtail_flows.models import Enrollment, Message, StepRun, TaggedContact
 

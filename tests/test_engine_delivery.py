@@ -80,7 +80,7 @@ def test_delivery_costs_the_same_queries_for_every_message(django_capture_on_com
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from wagtail_flows.email_delivery import deliver_batch
+    from wagtail_flows.emails.delivery import deliver_batch
 
     with django_capture_on_commit_callbacks(execute=False):
         first, *rest = _queued_messages(5)

@@ -21,7 +21,7 @@ from tests.test_engine_tree import (
     wait,
 )
 from wagtail_flows.engine import advance, dispatch
-from wagtail_flows.models import Enrollment, Flow, Message
+from wagtail_flows.models import Enrollment, Flow, Message, listening
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +214,7 @@ def test_another_process_sees_a_change_through_the_cache_version():
     dispatch.invalidate.__wrapped__ if hasattr(dispatch.invalidate, "__wrapped__") else None
     from django.core.cache import cache
 
-    cache.incr(dispatch.VERSION_KEY)
+    cache.incr(listening.VERSION_KEY)
     with mock.patch("django.utils.timezone.now", return_value=later):
         assert not dispatch.is_listened("order_placed")
 

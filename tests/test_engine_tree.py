@@ -7,7 +7,7 @@ import pytest
 
 from wagtail_flows.engine.advance import advance_enrollment
 from wagtail_flows.engine.dispatch import enroll
-from wagtail_flows.engine.tree import FlowTree
+from wagtail_flows.flows.tree import FlowTree
 from wagtail_flows.models import Enrollment, Flow, StepRun
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Amsterdam
@@ -154,7 +154,7 @@ def test_walk_visits_every_step_in_document_order():
 def test_a_saved_flow_reads_its_nested_steps_from_the_streamfield():
     flow = make_flow(NESTED, status="draft")
     flow = Flow.objects.get(pk=flow.pk)
-    from wagtail_flows.engine.tree import tree_for
+    from wagtail_flows.flows.tree import tree_for
 
     tree = tree_for(flow)
     assert [s.id for s in tree.walk()] == ["s1", "b1", "y1", "y2", "n1", "sp", "va", "s9"]

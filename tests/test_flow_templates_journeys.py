@@ -10,7 +10,9 @@ from django.urls import reverse
 from tests.factories import ContactFactory, make_email_page, make_form_page, make_standard_page
 from tests.flow_stories import Story, go_live, run_of, sent, statuses
 from tests.test_flow_templates_stories import lists_of, tags_of
-from wagtail_flows import emails, flow_templates, tokens
+from wagtail_flows import flow_templates
+from wagtail_flows.emails import tokens
+from wagtail_flows.emails.delivery import deliver_message
 from wagtail_flows.models import ContactList, Message, StepRun
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +45,7 @@ def test_visitor_conversion_lists_the_visitor_and_mails_their_code(ann):
     story.event("form_submitted", ann, page=form)
     assert lists_of(ann) == ["Visitor subscribers"]
     assert sent(ann) == ["Your discount"]
-    emails.deliver_message(Message.objects.get(contact=ann).pk)
+    deliver_message(Message.objects.get(contact=ann).pk)
     assert "HELLO10" in mail.outbox[0].body and mail.outbox[0].to == ["ann@example.com"]
     assert statuses(flow, ann) == ["completed"]
     story.assert_simulator_agrees(flow, ann)

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from tests.factories import ContactFactory, make_document, make_form_page
 from tests.flow_stories import Story, go_live, run_of, sent, set_property, statuses
-from wagtail_flows import emails, flow_templates, tokens
+from wagtail_flows import flow_templates
+from wagtail_flows.emails import tokens
+from wagtail_flows.emails.delivery import deliver_message
 from wagtail_flows.engine.sweep_triggers import site_timezone
 from wagtail_flows.models import ContactList, Message
 
@@ -171,7 +173,7 @@ def test_welcome_series_spaces_its_emails_and_keeps_the_clickers(ann, bob, clien
         story.event("form_submitted", contact, page=form)
     assert sent(ann) == ["1. Welcome"]
     welcome = Message.objects.get(contact=ann)
-    emails.deliver_message(welcome.pk)
+    deliver_message(welcome.pk)
     token = tokens.make_token(welcome.pk, tokens.CLICK)
     assert client.get(reverse("wagtail_flows:click", args=[token, 0])).status_code == 302
     story.latest(ann, "link_clicked")

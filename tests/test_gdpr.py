@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from tests.factories import ContactFactory, ContactListFactory, make_form_page, make_standard_page
-from wagtail_flows import gdpr, tracking
+from wagtail_flows import capture as tracking
+from wagtail_flows import gdpr
 from wagtail_flows.models import (
     Contact,
     Enrollment,

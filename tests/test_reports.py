@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ContactFactory, make_email_page
-from wagtail_flows import reports
 from wagtail_flows.models import Enrollment, Event, Flow, Message, StepRun
+from wagtail_flows.reports import queries as reports
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from tests.factories import ContactFactory, make_email_page
 from tests.test_reports import History, make_report_flow
-from wagtail_flows import reports
-from wagtail_flows.reports import SplitResult, VariantFigures
+from wagtail_flows.reports import queries as reports
+from wagtail_flows.reports.queries import SplitResult, VariantFigures
 
 
 def split_of(metric, *variants):

@@ -186,7 +186,7 @@ def test_the_summary_is_in_the_reports_menu_for_those_who_may_view_flows(client,
 def test_the_summary_takes_one_query_for_all_flows(
     admin_client, history, django_assert_max_num_queries
 ):
-    from wagtail_flows.report_views import flows_with_figures
+    from wagtail_flows.reports.views import flows_with_figures
 
     Flow.objects.create(name="Another")
     with django_assert_max_num_queries(1):

@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from django.core.cache import caches
 
 from tests.factories import ContactFactory, make_email_page
-from wagtail_flows import emails
+from wagtail_flows.emails.delivery import deliver_batch, deliver_message
 from wagtail_flows.models import Message
 from wagtail_flows.models.messages import MessageStatus
 
@@ -68,7 +68,7 @@ def test_a_flow_email_arrives_complete_over_smtp(smtp_server, contact):
         reply_to="help@example.com",
     )
     message = Message.objects.create(contact=contact, page=page, to_email=contact.email)
-    assert emails.deliver_message(message.pk) == MessageStatus.SENT
+    assert deliver_message(message.pk) == MessageStatus.SENT
     [(recipients, received)] = smtp_server.messages
     message.refresh_from_db()
 
@@ -98,7 +98,7 @@ def test_a_batch_uses_one_smtp_session(smtp_server):
     page = make_email_page()
     contacts = ContactFactory.create_batch(3)
     ids = [Message.objects.create(contact=c, page=page, to_email=c.email).pk for c in contacts]
-    results = emails.deliver_batch(ids)
+    results = deliver_batch(ids)
     assert set(results.values()) == {MessageStatus.SENT}
     assert smtp_server.sessions == 1
     assert sorted(r[0] for r, _ in smtp_server.messages) == sorted(c.email for c in contacts)
@@ -114,6 +114,6 @@ def test_a_refused_recipient_marks_the_message_failed(smtp_server, contact):
     message = Message.objects.create(
         contact=contact, page=make_email_page(), to_email=contact.email
     )
-    assert emails.deliver_message(message.pk) == MessageStatus.FAILED
+    assert deliver_message(message.pk) == MessageStatus.FAILED
     message.refresh_from_db()
     assert message.error.startswith("Sending failed:") and "550" in message.error

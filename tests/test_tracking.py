@@ -14,7 +14,7 @@ from tests.factories import (
     make_standard_page,
     restrict_to_logged_in,
 )
-from wagtail_flows import tracking
+from wagtail_flows import capture as tracking
 from wagtail_flows.models import Contact, Event, Visitor
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_an_error_in_capture_is_logged_and_the_page_still_served(
     def broken(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(tracking, "record_visit", broken)
+    monkeypatch.setattr("wagtail_flows.capture.pages.record_visit", broken)
     with caplog.at_level(logging.ERROR, logger="wagtail_flows.capture"):
         response = browser.get(page.url)
     assert response.status_code == 200
@@ -299,7 +299,7 @@ def test_a_database_error_in_capture_does_not_poison_an_atomic_request(browser, 
             cursor.execute("SELECT * FROM no_such_table_for_capture")
 
     monkeypatch.setitem(conn.settings_dict, "ATOMIC_REQUESTS", True)
-    monkeypatch.setattr(tracking, "record_visit", failing_insert)
+    monkeypatch.setattr("wagtail_flows.capture.pages.record_visit", failing_insert)
     response = browser.get(page.url)
     assert response.status_code == 200 and b"We make flows." in response.content
     assert Contact.objects.count() == 0  # the connection is still usable

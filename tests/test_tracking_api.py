@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import wagtail_flows
 from tests.factories import ContactFactory
-from wagtail_flows import tracking
+from wagtail_flows import capture as tracking
 from wagtail_flows.engine import dispatch
 from wagtail_flows.models import Contact, Event, Visitor
 
@@ -104,8 +104,8 @@ def test_track_by_request_uses_the_browsers_visitor_and_its_contact():
 def test_a_view_outside_wagtail_sends_the_visitor_cookie_through_the_middleware():
     from django.http import HttpResponse
 
+    from wagtail_flows.capture.middleware import VisitorCookieMiddleware
     from wagtail_flows.conf import flows_settings
-    from wagtail_flows.middleware import VisitorCookieMiddleware
 
     def quote_view(request):
         wagtail_flows.track("quote_requested", request=request)

@@ -7,8 +7,8 @@ from django.test import Client, RequestFactory
 from wagtail.contrib.forms.models import FormSubmission
 
 from tests.factories import ContactFactory, make_form_page, make_standard_page
-from wagtail_flows import tracking
-from wagtail_flows.capture import FlowsFormMixin
+from wagtail_flows import capture as tracking
+from wagtail_flows.capture.forms import FlowsFormMixin
 from wagtail_flows.models import Contact, Event, Visitor
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import pytest
 from django.test import RequestFactory
 
 from tests.factories import ContactFactory
-from wagtail_flows import signals, tracking
+from wagtail_flows import capture as tracking
+from wagtail_flows import signals
 from wagtail_flows.models import Contact, Event
 
 pytestmark = pytest.mark.django_db

@@ -13,14 +13,14 @@ from wagtail import hooks  # noqa: F401
 
 @hooks.register("on_serve_page", order=100)
 def flows_capture_page_views(next_serve):
-    from wagtail_flows.capture.visitors import wrap_page_serving
+    from wagtail_flows.capture.pages import wrap_page_serving
 
     return wrap_page_serving(next_serve)
 
 
 @hooks.register("before_serve_document", order=100)
 def flows_capture_document_downloads(document, request):
-    from wagtail_flows.capture.visitors import capture_document_download, capture_safely
+    from wagtail_flows.capture.pages import capture_document_download, capture_safely
 
     capture_safely(capture_document_download, document, request)  # None: Wagtail serves it
 
@@ -50,9 +50,9 @@ def _send_test_menu_item():
 def flows_admin_action_urls():
     from django.urls import include, path
 
+    from wagtail_flows.admin import actions as admin_views
     from wagtail_flows.admin import enroll as admin_enroll
     from wagtail_flows.admin import retime as admin_retime
-    from wagtail_flows.admin import actions as admin_views
 
     urlpatterns = [*admin_enroll.urlpatterns, *admin_retime.urlpatterns, *admin_views.urlpatterns]
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
@@ -60,8 +60,8 @@ def flows_admin_action_urls():
 
 @hooks.register("register_log_actions")
 def flows_admin_log_actions(actions):
-    from wagtail_flows.admin.retime import register_retime_log_action
     from wagtail_flows.admin.actions import register_admin_log_actions
+    from wagtail_flows.admin.retime import register_retime_log_action
 
     register_admin_log_actions(actions)
     register_retime_log_action(actions)

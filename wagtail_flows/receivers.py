@@ -23,7 +23,7 @@ post_migrate.connect(_ensure_sweep_schedule, dispatch_uid="wagtail_flows_sweep_s
 
 # --- emails: bounces and complaints from django-anymail (when installed) ------------------------
 def _connect_anymail():
-    from wagtail_flows.emails.delivery import connect_anymail
+    from wagtail_flows.emails.bounces import connect_anymail
 
     connect_anymail()
 
@@ -35,7 +35,7 @@ _connect_anymail()
 # --- capture: form submissions, shop signals, logins ---------------------------------------------
 def _capture(func):
     def receiver(sender, **kwargs):
-        from wagtail_flows.capture.visitors import capture_safely
+        from wagtail_flows.capture.pages import capture_safely
 
         capture_safely(func, sender, **kwargs)
 
@@ -50,19 +50,19 @@ def _form_submitted(sender, instance, created, raw=False, **kwargs):
 
 
 def _order_placed(sender, **kwargs):
-    from wagtail_flows.capture.forms import capture_order
+    from wagtail_flows.capture.shop import capture_order
 
     capture_order(sender, **kwargs)
 
 
 def _cart_updated(sender, **kwargs):
-    from wagtail_flows.capture.forms import capture_cart
+    from wagtail_flows.capture.shop import capture_cart
 
     capture_cart(sender, **kwargs)
 
 
 def _logged_in(sender, **kwargs):
-    from wagtail_flows.capture.forms import capture_login
+    from wagtail_flows.capture.shop import capture_login
 
     capture_login(sender, **kwargs)
 

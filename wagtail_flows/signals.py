@@ -27,3 +27,6 @@ contact_enrolled = Signal()  # enrollment
 step_executed = Signal()  # enrollment, step_id, step_type, outcome
 enrollment_finished = Signal()  # enrollment, status
 message_sent = Signal()  # message
+
+# --- inside wagtail-flows (not for sites): capture hands events to the engine ---------------
+events_to_dispatch = Signal()  # event_ids; sent after commit for events a live flow listens to

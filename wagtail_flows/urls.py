@@ -2,8 +2,8 @@
 
 from django.urls import path  # noqa: F401
 
-from wagtail_flows.emails import views as email_views  # noqa: E402  (emails)
 from wagtail_flows.capture.beacon import beacon  # (capture)
+from wagtail_flows.emails import views as email_views  # noqa: E402  (emails)
 
 app_name = "wagtail_flows"
 

@@ -51,7 +51,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, *OSCAR_APPS, "wagtail_flows.contrib.oscar"]
 MIDDLEWARE = [
     *MIDDLEWARE,
     "oscar.apps.basket.middleware.BasketMiddleware",
-    "wagtail_flows.middleware.VisitorCookieMiddleware",  # the cookie on oscar's responses
+    "wagtail_flows.capture.middleware.VisitorCookieMiddleware",  # the cookie on oscar's responses
 ]
 ROOT_URLCONF = "tests.oscar_site.urls"
 SITE_ID = 1

@@ -27,16 +27,6 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.views import CreateView, EditView, HistoryView, IndexView
 
-from wagtail_flows.admin.enroll import enroll_chosen_url
-from wagtail_flows.admin.filters import (
-    ACTIVITY_FIELDS,
-    InListFilter,
-    LastActivityFilter,
-    ScoreFilter,
-    SegmentFilter,
-    TagFilter,
-)
-from wagtail_flows.admin.retime import retime_url_after_save, wait_lengths
 from wagtail_flows.admin.actions import (
     ACTIVATE_PERMISSION,
     CONTACTS_BASE_URL,
@@ -49,6 +39,16 @@ from wagtail_flows.admin.actions import (
     modeladmin_url,
     trigger_summary,
 )
+from wagtail_flows.admin.enroll import enroll_chosen_url
+from wagtail_flows.admin.filters import (
+    ACTIVITY_FIELDS,
+    InListFilter,
+    LastActivityFilter,
+    ScoreFilter,
+    SegmentFilter,
+    TagFilter,
+)
+from wagtail_flows.admin.retime import retime_url_after_save, wait_lengths
 from wagtail_flows.models import Contact, ContactList, Flow, Message, Segment
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import EnrollmentStatus

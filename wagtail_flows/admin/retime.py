@@ -19,8 +19,8 @@ from wagtail.admin import messages
 from wagtail.log_actions import log
 
 from wagtail_flows.admin.actions import CONFIRM_TEMPLATE, FLOWS_BASE_URL, forbidden, modeladmin_url
-from wagtail_flows.flows.describe import describe
 from wagtail_flows.engine.advance import retime_waiting
+from wagtail_flows.flows.describe import describe
 from wagtail_flows.flows.tree import FlowTree
 from wagtail_flows.models import Enrollment, Flow
 from wagtail_flows.models.enrollments import EnrollmentStatus

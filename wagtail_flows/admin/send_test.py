@@ -1,8 +1,19 @@
-"""The email page editor's extras: the "Send a test" action and its admin URL."""
+"""The email page editor's extras: the "Send a test" action, its view and its admin URL."""
 
+from django.contrib import messages as admin_messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from wagtail.admin.action_menu import ActionMenuItem
+from wagtail.models import Page
+
+from wagtail_flows.emails.delivery import send_test
+from wagtail_flows.models import EmailPageMixin
 
 SEND_TEST_URL_NAME = "wagtail_flows_email_send_test"
 
@@ -10,13 +21,11 @@ SEND_TEST_URL_NAME = "wagtail_flows_email_send_test"
 class SendTestMenuItem(ActionMenuItem):
     """In the page editor's action menu of email pages: send the draft to yourself."""
 
-    label = _("Send a test")
+    label = gettext_lazy("Send a test")
     name = "action-send-test"
     icon_name = "mail"
 
     def is_shown(self, context):
-        from wagtail_flows.models import EmailPageMixin
-
         page = context.get("page")
         return context.get("view") == "edit" and isinstance(page, EmailPageMixin)
 
@@ -25,8 +34,6 @@ class SendTestMenuItem(ActionMenuItem):
 
 
 def email_admin_urls():
-    from wagtail_flows.emails.views import send_test_view
-
     return [
         path(
             "flows-emails/<int:page_id>/send-test/",
@@ -34,3 +41,43 @@ def email_admin_urls():
             name=SEND_TEST_URL_NAME,
         )
     ]
+
+
+def parse_addresses(raw):
+    addresses = [a.strip() for a in (raw or "").replace(";", ",").replace("\n", ",").split(",")]
+    addresses = [a for a in addresses if a]
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError as error:
+            raise ValidationError(
+                {"to": _("“%(a)s” is not an email address.") % {"a": address}}
+            ) from error
+    return addresses
+
+
+def send_test_view(request, page_id):
+    """Send the latest draft of an email page to the editor and the addresses typed."""
+    page = get_object_or_404(Page, pk=page_id).specific
+    if not isinstance(page, EmailPageMixin):
+        raise Http404("Not an email page")
+    if not page.permissions_for_user(request.user).can_edit():
+        raise PermissionDenied
+    context = {"page": page, "to": request.POST.get("to", ""), "error": ""}
+    if request.method == "POST":
+        try:
+            sent_to = send_test(page, to=parse_addresses(context["to"]), user=request.user)
+        except (ValidationError, ValueError) as error:
+            context["error"] = _message_of(error)
+        else:
+            admin_messages.success(
+                request, _("Test email sent to %(to)s.") % {"to": ", ".join(sent_to)}
+            )
+            return redirect("wagtailadmin_pages:edit", page.pk)
+    return TemplateResponse(request, "wagtail_flows/email/send_test.html", context)
+
+
+def _message_of(error):
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)

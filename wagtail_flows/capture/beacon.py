@@ -1,32 +1,41 @@
-"""Public endpoints: event beacon, open pixel, click redirect, unsubscribe, preferences."""
+"""The JS beacon: ``POST /flows/beacon/`` records page views and custom events from pages a
+cache served (where Wagtail's serving hooks never run).
 
-# --- capture: event beacon -----------------------------------------------------------------
-# CSRF: exempt from the token (cached pages cannot carry one); capture.handle_beacon accepts
-# only same-origin requests (Origin, else Referer), and only writes to the caller's cookie.
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-from django.views.decorators.http import require_POST  # noqa: E402
+CSRF: exempt from the token (cached pages cannot carry one); only same-origin requests
+(Origin, else Referer) are accepted, and a request only writes to its caller's cookie.
+"""
+
+import json
+import logging
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from wagtail_flows.capture.visitors import (
+    capture_allowed,
+    record_visit,
+    same_origin,
+    set_visitor_cookie,
+    visitor_from_request,
+)
+from wagtail_flows.conf import flows_settings
+from wagtail_flows.models.base import base_page_class
+from wagtail_flows.models.events import clean_custom_name, clean_data
+from wagtail_flows.vocabulary import EventKind
+
+logger = logging.getLogger("wagtail_flows.capture")
+
+BEACON_KINDS = (EventKind.PAGE_VIEWED, EventKind.CUSTOM)
 
 
 @csrf_exempt
 @require_POST
 def beacon(request):
-    from wagtail_flows.capture.forms import handle_beacon
-
     return handle_beacon(request)
-
-
-# --- end capture -----------------------------------------------------------------------------
-
-# --- emails: open pixel, click redirect, unsubscribe, preferences, view in browser ---------
-# The views live in email_views.py; re-exported here for the URLconf and for developers.
-from wagtail_flows.emails.views import (  # noqa: E402, F401
-    email_click,
-    email_open,
-    email_preferences,
-    email_unsubscribe,
-    email_view_in_browser,
-)
-# --- end emails ----------------------------------------------------------------------------
 
 
 class BeaconError(Exception):
@@ -38,15 +47,15 @@ class BeaconError(Exception):
 def handle_beacon(request):
     """POST JSON ``{kind, page|path, name, data}`` from the site's own pages."""
     try:
-        if not tracking.same_origin(request):
+        if not same_origin(request):
             raise BeaconError("origin", "Only this site's pages may send events.", 403)
-        if not tracking.capture_allowed(request):
+        if not capture_allowed(request):
             return HttpResponse(status=204)
         payload = _beacon_payload(request)
-        state = tracking.visitor_from_request(request, create=True)
+        state = visitor_from_request(request, create=True)
         _rate_limit(request, state)
-        tracking.record_visit(state=state, **payload)
-        return tracking.set_visitor_cookie(request, HttpResponse(status=204))
+        record_visit(state=state, **payload)
+        return set_visitor_cookie(request, HttpResponse(status=204))
     except BeaconError as error:
         return JsonResponse({"errors": {error.field: error.message}}, status=error.status)
     except Exception:
@@ -82,14 +91,14 @@ def _beacon_data(data, **ours):
     """The caller's data with what we add, checked whole: what is stored is what was
     checked (an event that passed here is never refused later for its size)."""
     try:
-        return tracking.clean_data({**data, **ours} if isinstance(data, dict) else data)
+        return clean_data({**data, **ours} if isinstance(data, dict) else data)
     except ValidationError as error:
         raise BeaconError("data", error.message_dict["data"][0]) from None
 
 
 def _custom_name(name):
     try:
-        return tracking.clean_custom_name(name)
+        return clean_custom_name(name)
     except ValidationError as error:
         raise BeaconError("name", error.message_dict["name"][0]) from None
 

@@ -1,19 +1,24 @@
-"""Capture sources beyond page serving: Wagtail form submissions, shop signals, logins and
-the JS beacon. Each turns its input into one event through ``wagtail_flows.capture.visitors``."""
+"""Wagtail form submissions: one ``form_submitted`` event, and the contact the form names.
 
-import json
+Wagtail sends no signal for submissions: a ``post_save`` receiver on every form-submission
+model covers every form page, and the request (the visitor cookie) comes from the serving
+wrapper (``capture.pages``) or ``FlowsFormMixin``."""
+
 import logging
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
 
-from wagtail_flows.capture import visitors as tracking
+from wagtail_flows.capture.pages import bind_request, current_request
+from wagtail_flows.capture.visitors import (
+    capture_allowed,
+    get_or_create_contact,
+    identify,
+    set_visitor_cookie,
+    visitor_from_request,
+)
 from wagtail_flows.conf import flows_settings
-from wagtail_flows.models import Contact, Event
-from wagtail_flows.models.base import base_page_class
 from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.events import clean_data, record_event
 
 logger = logging.getLogger("wagtail_flows.capture")
 
@@ -27,9 +32,9 @@ class FlowsFormMixin:
     submitting browser even where the ``on_serve_page`` hook does not run."""
 
     def serve(self, request, *args, **kwargs):
-        with tracking.bind_request(request):
+        with bind_request(request):
             response = super().serve(request, *args, **kwargs)
-        return tracking.set_visitor_cookie(request, response)
+        return set_visitor_cookie(request, response)
 
 
 def capture_form_submission(submission):
@@ -42,8 +47,8 @@ def capture_form_submission(submission):
     contact = _form_contact(email, data, page)
     if contact is not None and _has_consent(fields, data):
         contact.subscribe()
-    visitor = _form_visitor(tracking.current_request(), contact)
-    return tracking.record_event(
+    visitor = _form_visitor(current_request(), contact)
+    return record_event(
         EventKind.FORM_SUBMITTED,
         contact=contact,
         visitor=visitor,
@@ -65,9 +70,7 @@ def _form_contact(email, data, page):
     if not email:
         return None
     try:
-        contact, created = tracking.get_or_create_contact(
-            email, source=f"form: {page.title}"[:255]
-        )
+        contact, created = get_or_create_contact(email, source=f"form: {page.title}"[:255])
     except ValidationError:
         logger.warning("Form %s submitted without a valid email; no contact.", page.pk)
         return None
@@ -98,60 +101,17 @@ def _has_consent(fields, data):
 
 def _form_visitor(request, contact):
     """The submitting browser, identified as the contact unless it belongs to another one."""
-    if request is None or not tracking.capture_allowed(request):
+    if request is None or not capture_allowed(request):
         return None
     if contact is None:
-        return tracking.visitor_from_request(request, create=True).id
-    if tracking.identify(request, contact, trusted=False):
-        return tracking.visitor_from_request(request).id
+        return visitor_from_request(request, create=True).id
+    if identify(request, contact, trusted=False):
+        return visitor_from_request(request).id
     return None
 
 
 def _form_data(data):
     try:
-        return tracking.clean_data(data)
+        return clean_data(data)
     except ValidationError:
         return {"fields": sorted(data)[:50], "truncated": True}
-
-
-# --- shops -----------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --- login -----------------------------------------------------------------------------------
-
-
-
-
-# --- the JS beacon ---------------------------------------------------------------------------
-
-BEACON_KINDS = (EventKind.PAGE_VIEWED, EventKind.CUSTOM)
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -4,7 +4,8 @@ during a request Wagtail's page serving did not handle — a shop's basket view 
 Without it an anonymous shopper's first event names a visitor id the browser never learns.
 It costs nothing on requests where capture did not touch the cookie."""
 
-from wagtail_flows.capture.visitors import capture_safely, set_visitor_cookie
+from wagtail_flows.capture.pages import capture_safely
+from wagtail_flows.capture.visitors import set_visitor_cookie
 
 
 class VisitorCookieMiddleware:

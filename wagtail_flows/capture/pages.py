@@ -1,28 +1,22 @@
-"""TODO docstring."""
+"""Page serving and document downloads: the ``on_serve_page`` wrapper and the download hook.
 
-import contextlib
+Capture never breaks page serving: every capture call goes through ``capture_safely``.
+"""
+
 import contextvars
-import json
 import logging
-import uuid
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
-from django.conf import settings
-from django.core import signing
-from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, Max, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from wagtail_flows.conf import flows_settings
-from wagtail_flows.models import Contact, Event, Visitor
-from wagtail_flows.models.contacts import EventKind, normalize_email
-from wagtail_flows.signals import event_recorded
 
+from django.db import connection, transaction
+
+from wagtail_flows.capture.visitors import (
+    capture_allowed,
+    record_visit,
+    set_visitor_cookie,
+    visitor_from_request,
+)
+from wagtail_flows.vocabulary import EventKind
+
+logger = logging.getLogger("wagtail_flows.capture")
 
 _CURRENT_REQUEST = contextvars.ContextVar("wagtail_flows_request", default=None)
 

@@ -1,16 +1,22 @@
-"""TODO docstring."""
+"""Shop signals (``order_placed``, ``cart_updated``) and logins, each turned into one event."""
 
-import json
 import logging
-from django.core.cache import cache
+
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
-from wagtail_flows.capture import visitors as tracking
-from wagtail_flows.conf import flows_settings
+
+from wagtail_flows.capture.visitors import (
+    capture_allowed,
+    contact_of_visitor,
+    get_or_create_contact,
+    identify,
+    link_visitor,
+    visitor_from_request,
+)
 from wagtail_flows.models import Contact, Event
-from wagtail_flows.models.base import base_page_class
-from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.events import clean_data, clean_value, record_event
+from wagtail_flows.vocabulary import EventKind
+
+logger = logging.getLogger("wagtail_flows.capture")
 
 
 def capture_order(
@@ -36,12 +42,12 @@ def capture_order(
     ).exists():
         return None
     data = {"order_id": order_id, "total": total, "currency": currency, "items": items}
-    return tracking.record_event(
+    return record_event(
         EventKind.ORDER_PLACED,
         contact=contact,
         visitor=_shop_visitor(request, contact),
         object_id=order_id,
-        value=tracking.clean_value(total),
+        value=clean_value(total),
         data=_shop_data(data),
     )
 
@@ -68,17 +74,17 @@ def capture_cart(
         visitor_id = _shoppers_visitor(contact, visitor, request)
     else:
         visitor_id = _anonymous_shopper(visitor, request)
-        contact = tracking.contact_of_visitor(visitor_id)
+        contact = contact_of_visitor(visitor_id)
     if contact is None and visitor_id is None:
         logger.info("cart_updated for cart %s names no shopper; ignored.", cart_id)
         return None
     data = {"cart_id": str(cart_id), "total": total, "currency": currency, "items": items}
-    return tracking.record_event(
+    return record_event(
         EventKind.CART_UPDATED,
         contact=contact,
         visitor=visitor_id,
         object_id=cart_id,
-        value=tracking.clean_value(total),
+        value=clean_value(total),
         data=_shop_data(data),
     )
 
@@ -88,7 +94,7 @@ def shop_contact(email=None, user=None):
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     if email:
-        contact, _created = tracking.get_or_create_contact(email)
+        contact, _created = get_or_create_contact(email)
         if user is not None and contact.user_id is None:
             Contact.objects.filter(pk=contact.pk).update(user=user)
             contact.user = user
@@ -97,15 +103,15 @@ def shop_contact(email=None, user=None):
         return None
     contact = Contact.objects.filter(user=user).first()
     if contact is None and getattr(user, "email", ""):
-        contact, _created = tracking.get_or_create_contact(user.email, user=user)
+        contact, _created = get_or_create_contact(user.email, user=user)
     return contact
 
 
 def _shop_visitor(request, contact):
-    if request is None or not tracking.capture_allowed(request):
+    if request is None or not capture_allowed(request):
         return None
-    if tracking.identify(request, contact, trusted=False):
-        return tracking.visitor_from_request(request).id
+    if identify(request, contact, trusted=False):
+        return visitor_from_request(request).id
     return None
 
 
@@ -114,23 +120,23 @@ def _shoppers_visitor(contact, visitor, request):
     visitor_id = getattr(visitor, "pk", visitor)
     if visitor_id is None:
         return _shop_visitor(request, contact)
-    return visitor_id if tracking.link_visitor(visitor_id, contact) else None
+    return visitor_id if link_visitor(visitor_id, contact) else None
 
 
 def _anonymous_shopper(visitor, request):
     visitor_id = getattr(visitor, "pk", visitor)
-    if visitor_id is None and request is not None and tracking.capture_allowed(request):
-        visitor_id = tracking.visitor_from_request(request, create=True).id
+    if visitor_id is None and request is not None and capture_allowed(request):
+        visitor_id = visitor_from_request(request, create=True).id
     return visitor_id
 
 
 def _shop_data(data):
     data["items"] = [_item(item) for item in (data.get("items") or ())]
     try:
-        return tracking.clean_data(data)
+        return clean_data(data)
     except ValidationError:  # too many items to keep: keep the order, count the items
         data["items_count"] = len(data.pop("items"))
-        return tracking.clean_data(data)
+        return clean_data(data)
 
 
 def _item(item):
@@ -140,7 +146,7 @@ def _item(item):
 
 def capture_login(sender, request, user, **kwargs):
     """A login identifies the browser as the user's contact (an existing one only)."""
-    if request is None or not tracking.capture_allowed(request):
+    if request is None or not capture_allowed(request):
         return
     contact = Contact.objects.filter(user=user).first()
     if contact is None and getattr(user, "email", ""):
@@ -148,4 +154,4 @@ def capture_login(sender, request, user, **kwargs):
         if contact is not None and contact.user_id is None:
             Contact.objects.filter(pk=contact.pk).update(user=user)
     if contact is not None:
-        tracking.identify(request, contact, trusted=True)
+        identify(request, contact, trusted=True)

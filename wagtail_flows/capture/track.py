@@ -1,27 +1,18 @@
-"""TODO docstring."""
+"""The developer's call: ``wagtail_flows.track(kind_or_name, contact=/email=/request=, ...)``."""
 
-import contextlib
-import contextvars
-import json
-import logging
-import uuid
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
-from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, Max, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail_flows.conf import flows_settings
-from wagtail_flows.models import Contact, Event, Visitor
-from wagtail_flows.models.contacts import EventKind, normalize_email
-from wagtail_flows.signals import event_recorded
+
+from wagtail_flows.capture.visitors import (
+    capture_allowed,
+    clean_email,
+    contact_of_visitor,
+    get_or_create_contact,
+    identify,
+    visitor_from_request,
+)
+from wagtail_flows.models.events import clean_custom_name, clean_event, insert_event
+from wagtail_flows.vocabulary import EventKind
 
 
 def track(kind_or_name, *, request=None, contact=None, email=None, value=None, **data):
@@ -49,7 +40,7 @@ def track(kind_or_name, *, request=None, contact=None, email=None, value=None, *
     elif contact is None:
         contact = contact_of_visitor(state.id) if not state.new else None
     visitor = state.id if state else None
-    return _insert_event(contact=contact, visitor=visitor, page=None, at=None, **fields)
+    return insert_event(contact=contact, visitor=visitor, page=None, at=None, **fields)
 
 
 def clean_kind(kind_or_name):

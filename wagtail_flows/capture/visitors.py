@@ -1,68 +1,39 @@
-"""Capture: turn requests and developer calls into Events; the visitor cookie; identification.
+"""The visitor cookie, identification, and the browser's visits.
 
-Cost rule: with no live flow listening for a kind, a page view or download is one INSERT and
-nothing else. The Visitor row is created only when the browser identifies itself (the event
-names the cookie's id without a database constraint), and the event's contact comes from a
-subquery on that row inside the same INSERT, so no lookup runs before it.
+The Visitor row is created only when the browser identifies itself (the event names the
+cookie's id without a database constraint), and the event's contact comes from a subquery on
+that row inside the same INSERT, so no lookup runs before it.
 """
 
-import contextlib
-import contextvars
-import json
 import logging
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, Max, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_flows.conf import flows_settings
-from wagtail_flows.models import Contact, Event, Visitor
-from wagtail_flows.models.contacts import EventKind, normalize_email
-from wagtail_flows.signals import event_recorded
+from wagtail_flows.models.contacts import Contact, Event, Visitor, normalize_email
+from wagtail_flows.models.events import (
+    VISIT_KINDS,
+    is_listened,
+    latest,
+    record_event,
+    save_event,
+    touch_contact,
+)
+from wagtail_flows.vocabulary import EventKind
 
 logger = logging.getLogger("wagtail_flows.capture")
 
 VISIT_MINUTES = 30  # an identified browser's last_visit_at is refreshed once per visit
-
-
-# --- recording -----------------------------------------------------------------------------
-
-
-def _dispatch():
-    from wagtail_flows.engine import dispatch  # imported late: the engine imports models
-
-    return dispatch
-
-
-def is_listened(kind):
-    return _dispatch().is_listened(kind)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def record_visit(kind, state, *, page=None, name="", object_id="", data=None):
@@ -83,7 +54,7 @@ def record_visit(kind, state, *, page=None, name="", object_id="", data=None):
     )
     if state is not None and not state.new:
         event.contact_id = Subquery(Visitor.objects.filter(pk=state.id).values("contact_id"))
-    _save(event)
+    save_event(event)
     if state is not None:
         _touch_visit(state, at)
     return event
@@ -96,8 +67,8 @@ def _touch_visit(state, at):
         return
     contact_id = Visitor.objects.filter(pk=state.id).values("contact_id")
     Contact.objects.filter(pk=Subquery(contact_id)).update(
-        last_visit_at=_latest("last_visit_at", at),
-        last_activity_at=_latest("last_activity_at", at),
+        last_visit_at=latest("last_visit_at", at),
+        last_activity_at=latest("last_activity_at", at),
     )
     state.stamp, state.dirty = minute, True
 
@@ -193,23 +164,6 @@ def is_bot(request):
     return not agent or any(marker in agent for marker in flows_settings.BOT_USER_AGENTS)
 
 
-# --- page serving, documents ---------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --- contacts and identification -------------------------------------------------------------
 
 
@@ -278,19 +232,6 @@ def link_visitor(visitor_id, contact):
         if last_visit:
             touch_contact(contact.pk, EventKind.PAGE_VIEWED, last_visit)
     return True
-
-
-# --- the developer's call --------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
 
 
 def same_origin(request):

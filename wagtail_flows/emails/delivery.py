@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from wagtail_flows import signals
 from wagtail_flows.conf import flows_settings
-from wagtail_flows.models import Contact, Message, Suppression
-from wagtail_flows.models.contacts import EventKind, normalize_email
+from wagtail_flows.emails.rendering import message_urls, render_email, render_sample
+from wagtail_flows.models import Contact, Message
+from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.events import record_event
 from wagtail_flows.models.messages import MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -167,13 +169,11 @@ def _revision_for(message):
 
 def build_email(message, *, connection=None):
     """Render the message and record its subject, links and Message-ID before sending."""
-    from wagtail_flows.emails import rendering as emails
-
     revision = _revision_for(message)
     context = message.enrollment.context if message.enrollment_id else {}
-    rendered = emails.render_email(revision, message.contact, message=message, context=context)
+    rendered = render_email(revision, message.contact, message=message, context=context)
     message_id = message.message_id or message_id_for(message, rendered.from_email)
-    urls = emails.message_urls(message, rendered.base_url)
+    urls = message_urls(message, rendered.base_url)
     _finish(
         message,
         MessageStatus.SENDING,
@@ -199,9 +199,7 @@ def build_email(message, *, connection=None):
 
 
 def _record_sent(message):
-    from wagtail_flows.capture import visitors as tracking
-
-    tracking.record_event(
+    record_event(
         EventKind.EMAIL_SENT,
         contact=message.contact,
         page=message.page,
@@ -223,12 +221,10 @@ def send_test(page, to=(), user=None):
     recipients = [address for address in recipients if address]
     if not recipients:
         raise ValueError("No address to send the test to.")
-    from wagtail_flows.emails import rendering as emails
-
     revision = page.get_latest_revision()
     draft = revision.as_object() if revision else page
     contact = Contact(email=recipients[0], first_name=getattr(user, "first_name", "") or "Ann")
-    rendered = emails.render_sample(draft, contact)
+    rendered = render_sample(draft, contact)
     email = EmailMultiAlternatives(
         subject=f"[Test] {rendered.subject}",
         body=rendered.text,
@@ -239,86 +235,3 @@ def send_test(page, to=(), user=None):
     email.attach_alternative(rendered.html, "text/html")
     email.send()
     return recipients
-
-
-# --- bounces and complaints ----------------------------------------------------------------
-
-
-def _contact(email):
-    return Contact.objects.filter(email__iexact=normalize_email(email)).first()
-
-
-def _suppress(email, reason):
-    Suppression.objects.get_or_create(
-        email_hash=Suppression.hash_email(email), defaults={"reason": reason}
-    )
-
-
-def record_bounce(email, hard=True):
-    """A bounce reported by the mail provider. A hard bounce (or enough soft ones in a row)
-    stops all email to the address at once. Returns True if the contact was suppressed."""
-    contact = _contact(email)
-    if contact is None:
-        if hard:
-            _suppress(email, "bounced")
-        return hard
-    if not hard:
-        soft = int(contact.properties.get("soft_bounces", 0)) + 1
-        contact.properties["soft_bounces"] = soft
-        contact.save(update_fields=["properties", "updated_at"])
-        if soft < flows_settings.SOFT_BOUNCE_LIMIT:
-            return False
-    contact.mark_bounced()
-    return True
-
-
-def record_complaint(email):
-    """A spam complaint: never email the address again."""
-    contact = _contact(email)
-    if contact is None:
-        _suppress(email, "complained")
-        return True
-    contact.mark_complained()
-    return True
-
-
-def on_anymail_tracking(sender, event, esp_name=None, **kwargs):
-    """django-anymail's ``tracking`` signal: bounces, complaints and unsubscribes."""
-    recipient = getattr(event, "recipient", "") or ""
-    kind = getattr(event, "event_type", "")
-    if not recipient:
-        return
-    if kind in ("bounced", "rejected"):
-        record_bounce(recipient, hard=not _soft_bounce(event))
-    elif kind == "deferred":
-        record_bounce(recipient, hard=False)
-    elif kind == "complained":
-        record_complaint(recipient)
-    elif kind == "unsubscribed":
-        contact = _contact(recipient)
-        if contact is not None:
-            contact.unsubscribe(reason=f"{esp_name or 'provider'} unsubscribe")
-
-
-def _soft_bounce(event):
-    """Postmark, Brevo, Mandrill and MailerSend report soft bounces (mailbox full) to anymail
-    as ``bounced`` too; only their raw event says so, and a soft bounce must not suppress."""
-    raw = getattr(event, "esp_event", None)
-    if not isinstance(raw, dict):
-        return False
-    activity = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    return (
-        raw.get("Type") == "SoftBounce"
-        or raw.get("event") == "soft_bounce"
-        or activity.get("type") == "soft_bounced"
-    )
-
-
-def connect_anymail():
-    """Listen to django-anymail's tracking webhooks when it is installed."""
-    try:
-        from anymail.signals import tracking
-    except ImportError:
-        return False
-    tracking.connect(on_anymail_tracking, dispatch_uid="wagtail_flows.anymail_tracking")
-    return True

@@ -20,9 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from premailer import Premailer
 
-from wagtail_flows.emails import merge_tags
-from wagtail_flows.emails import tokens
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails import merge_tags, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -349,16 +348,3 @@ def html_to_text(markup):
     lines = (" ".join(line.split()) for line in "".join(writer.parts).splitlines())
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-# Delivery, bounces and the sweep helpers (kept in their own module for size).
-from wagtail_flows.emails.delivery import (  # noqa: E402, F401
-    deliver_batch,
-    deliver_due,
-    deliver_message,
-    enqueue_delivery,
-    mark_stale_sending,
-    record_bounce,
-    record_complaint,
-    send_test,
-)

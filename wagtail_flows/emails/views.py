@@ -8,21 +8,20 @@ is a 404 and changes nothing. Unsubscribe follows RFC 8058: GET only shows a con
 
 import base64
 
-from django.contrib import messages as admin_messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from wagtail_flows.capture.visitors import identify, set_visitor_cookie
 from wagtail_flows.emails import tokens
+from wagtail_flows.emails.rendering import render_email
 from wagtail_flows.models import ContactList, Message
 from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models.events import record_event
 from wagtail_flows.models.messages import MessageStatus
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -38,9 +37,8 @@ def message_for(token, purpose):
 
 
 def _record(kind, message, **kwargs):
-    from wagtail_flows.capture import visitors as tracking
 
-    tracking.record_event(
+    record_event(
         kind, contact=message.contact, page=message.page, object_id=str(message.pk), **kwargs
     )
 
@@ -60,7 +58,6 @@ def email_open(request, token):
 @require_http_methods(["GET", "HEAD"])
 def email_click(request, token, index):
     """Redirect to link number ``index`` of the message: only URLs the message contains."""
-    from wagtail_flows.capture import visitors as tracking
 
     message = message_for(token, tokens.CLICK)
     if index >= len(message.links or []):
@@ -68,10 +65,10 @@ def email_click(request, token, index):
     url = message.links[index]
     if request.method == "GET":
         message.count_click(timezone.now())
-        tracking.identify(request, message.contact)
+        identify(request, message.contact)
         _record(EventKind.LINK_CLICKED, message, name=url[:100], data={"url": url, "index": index})
     response = HttpResponseRedirect(url)
-    return tracking.set_visitor_cookie(request, response)
+    return set_visitor_cookie(request, response)
 
 
 def unsubscribe_message(message, reason):
@@ -150,62 +147,13 @@ def email_preferences(request, token):
 @require_http_methods(["GET", "HEAD"])
 def email_view_in_browser(request, token):
     """The message as sent (re-rendered from its revision for its contact)."""
-    from wagtail_flows.emails import rendering as emails
 
     message = message_for(token, tokens.VIEW)
     revision = message.revision or (message.page and message.page.live_revision)
     if revision is None or message.status not in DELIVERED:
         raise Http404("This email is not available")
     context = message.enrollment.context if message.enrollment_id else {}
-    rendered = emails.render_email(revision, message.contact, message=message, context=context)
+    rendered = render_email(revision, message.contact, message=message, context=context)
     response = HttpResponse(rendered.html)
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-# --- admin: send a test ----------------------------------------------------------------------
-
-
-def parse_addresses(raw):
-    addresses = [a.strip() for a in (raw or "").replace(";", ",").replace("\n", ",").split(",")]
-    addresses = [a for a in addresses if a]
-    for address in addresses:
-        try:
-            validate_email(address)
-        except ValidationError as error:
-            raise ValidationError(
-                {"to": _("“%(a)s” is not an email address.") % {"a": address}}
-            ) from error
-    return addresses
-
-
-def send_test_view(request, page_id):
-    """Send the latest draft of an email page to the editor and the addresses typed."""
-    from wagtail.models import Page
-
-    from wagtail_flows.emails.delivery import send_test
-    from wagtail_flows.models import EmailPageMixin
-
-    page = get_object_or_404(Page, pk=page_id).specific
-    if not isinstance(page, EmailPageMixin):
-        raise Http404("Not an email page")
-    if not page.permissions_for_user(request.user).can_edit():
-        raise PermissionDenied
-    context = {"page": page, "to": request.POST.get("to", ""), "error": ""}
-    if request.method == "POST":
-        try:
-            sent_to = send_test(page, to=parse_addresses(context["to"]), user=request.user)
-        except (ValidationError, ValueError) as error:
-            context["error"] = _message_of(error)
-        else:
-            admin_messages.success(
-                request, _("Test email sent to %(to)s.") % {"to": ", ".join(sent_to)}
-            )
-            return redirect("wagtailadmin_pages:edit", page.pk)
-    return TemplateResponse(request, "wagtail_flows/email/send_test.html", context)
-
-
-def _message_of(error):
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error)

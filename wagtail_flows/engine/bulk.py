@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from wagtail_flows import signals
-from wagtail_flows.flows import conditions
 from wagtail_flows.engine.steps import Effects
+from wagtail_flows.flows import conditions
 from wagtail_flows.models import Contact, Enrollment
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import Reentry

@@ -1,143 +1,48 @@
-"""Dispatch: an event in, enrollments started or ended.
-
-``is_listened(kind)`` answers capture's question "does any flow care about this kind?" from
-an index kept in each process. The index is rebuilt from the database only when flows
-change: saving, deleting or changing the status of a flow bumps a version number in
-Django's default cache; each process compares its version with the cache's at most every
-``LISTEN_INDEX_CHECK_SECONDS`` (a cache read, never a database query). With a per-process
-cache (LocMemCache) changes made in another process are seen only there, so sites with
-several processes need a shared cache (Redis, Memcached) — see docs/engine.md.
-"""
+"""Dispatch: an event in, enrollments started or ended (the listening index that tells
+capture which kinds to hand over is ``wagtail_flows.models.listening``)."""
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
 
-from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from wagtail_flows import signals
-from wagtail_flows.flows import blocks
-from wagtail_flows.flows import conditions
-from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.bulk import new_run
 from wagtail_flows.engine.steps import Effects
-from wagtail_flows.flows.tree import tree_for
+from wagtail_flows.flows import conditions
+from wagtail_flows.flows.kinds import trigger_event_kinds
+from wagtail_flows.flows.triggers import trigger_matches
 from wagtail_flows.models import Contact, Enrollment, Event, Flow
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
-from wagtail_flows.models.flows import FlowKind, FlowStatus, Reentry
+from wagtail_flows.models.flows import FlowStatus, Reentry
+from wagtail_flows.models.listening import (  # noqa: F401  (the engine's entry points)
+    current_index,
+    invalidate,
+    is_listened,
+    reset_index,
+    sends_marketing_email,
+)
 
 logger = logging.getLogger(__name__)
-
-VERSION_KEY = "wagtail_flows:flows-version"
-
-
-# --- the listening index -----------------------------------------------------------------
-
-
-@dataclass
-class ListenIndex:
-    version: object
-    checked_at: datetime
-    kinds: frozenset = field(default_factory=frozenset)
-
-
-_index = None
-
-
-def kinds_listened(flow):
-    """Event kinds this flow reacts to: triggers (when live), goal, exit, waiting branches,
-    and ``unsubscribed`` when it sends marketing email."""
-    kinds = set()
-    if flow.status == FlowStatus.LIVE:
-        for child in flow.triggers:
-            kinds |= blocks.trigger_event_kinds(child.block_type)
-    kinds |= conditions.event_kinds(flow.goal)
-    kinds |= conditions.event_kinds(flow.exit_conditions)
-    for step in tree_for(flow).walk():
-        if step.type == "branch" and step.get("wait_up_to_amount"):
-            kinds |= conditions.event_kinds(step.get("conditions"))
-    if sends_marketing_email(flow):
-        kinds.add(EventKind.UNSUBSCRIBED)
-    return kinds
-
-
-def sends_marketing_email(flow):
-    return flow.kind == FlowKind.MARKETING and any(
-        step.type == "send_email" for step in tree_for(flow).walk()
-    )
-
-
-def _build_index(version, now):
-    kinds = set()
-    for flow in Flow.objects.filter(status__in=[FlowStatus.LIVE, FlowStatus.PAUSED]):
-        try:
-            kinds |= kinds_listened(flow)
-        except Exception:  # a broken flow must not break capture for every page
-            logger.exception("Cannot read the triggers of flow %s", flow.pk)
-    return ListenIndex(version=version, checked_at=now, kinds=frozenset(k for k in kinds if k))
-
-
-def current_index():
-    global _index
-    now = timezone.now()
-    index = _index
-    if index is not None:
-        age = (now - index.checked_at).total_seconds()
-        if 0 <= age < flows_settings.LISTEN_INDEX_CHECK_SECONDS:
-            return index
-    version = cache.get(VERSION_KEY)
-    if index is None or version != index.version:
-        index = _build_index(version, now)
-    else:
-        index.checked_at = now
-    _index = index
-    return index
-
-
-def is_listened(kind):
-    """True if a live (or paused) flow's trigger, goal, exit or waiting branch needs events
-    of this kind. No database query once the index is warm."""
-    return kind in current_index().kinds
-
-
-def invalidate():
-    """Flows changed: rebuild here at once, and tell other processes through the cache."""
-    global _index
-    _index = None
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 1, timeout=None)
-
-
-def reset_index(kinds=()):
-    """Set this process's index outright (tests: no flows exist between tests)."""
-    global _index
-    from wagtail_flows.engine import tree
-
-    tree._cache.clear()
-    invalidate()
-    _index = ListenIndex(cache.get(VERSION_KEY), timezone.now(), frozenset(kinds))
-
-
-@receiver(post_save, sender=Flow, dispatch_uid="wagtail_flows_engine_flow_saved")
-@receiver(post_delete, sender=Flow, dispatch_uid="wagtail_flows_engine_flow_deleted")
-def _flow_changed(sender, **kwargs):
-    invalidate()
 
 
 @receiver(signals.flow_status_changed, dispatch_uid="wagtail_flows_engine_flow_status")
 def _flow_status_changed(sender, flow, old, new, **kwargs):
     from wagtail_flows.engine import advance
 
-    invalidate()
     advance.flow_status_changed(flow, old, new)
+
+
+@receiver(signals.events_to_dispatch, dispatch_uid="wagtail_flows_engine_events")
+def _events_to_dispatch(sender, event_ids, batch=False, **kwargs):
+    if batch:
+        enqueue_dispatches(event_ids)
+    else:
+        for event_id in event_ids:
+            enqueue_dispatch(event_id)
 
 
 # --- dispatch ----------------------------------------------------------------------------
@@ -218,15 +123,15 @@ def _listens(flow, event):
     # Read the block types from the raw JSON: most flows do not listen to this kind, and
     # turning their triggers into values would fetch the pages they name.
     types = {block["type"] for block in flow.triggers.raw_data if block}
-    return any(event.kind in blocks.trigger_event_kinds(t) for t in types)
+    return any(event.kind in trigger_event_kinds(t) for t in types)
 
 
 def _triggered(flow, event):
     if not _listens(flow, event):
         return False
     for child in flow.triggers:
-        kinds = blocks.trigger_event_kinds(child.block_type)
-        if event.kind in kinds and blocks.trigger_matches(child, event):
+        kinds = trigger_event_kinds(child.block_type)
+        if event.kind in kinds and trigger_matches(child, event):
             return True
     return False
 

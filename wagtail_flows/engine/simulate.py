@@ -14,11 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 from taggit.models import Tag
 
-from wagtail_flows.capture import visitors as tracking
-from wagtail_flows.flows.describe import describe
 from wagtail_flows.engine import dispatch
 from wagtail_flows.engine.advance import Runner, claim_enrollment, release
 from wagtail_flows.engine.steps import RecordingEffects
+from wagtail_flows.flows.describe import describe
 from wagtail_flows.models import Contact, Enrollment, Message
 from wagtail_flows.models.contacts import (
     ContactStatus,
@@ -27,6 +26,7 @@ from wagtail_flows.models.contacts import (
     TaggedContact,
 )
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
+from wagtail_flows.models.events import record_event, signals_held
 
 DEFAULT_HORIZON = dt.timedelta(days=365)
 MAX_ROUNDS = 1000
@@ -81,7 +81,7 @@ def simulate(flow, contact=None, events=(), until=None, *, start=None, trigger=N
     timeline = sorted((_as_event(e, start) for e in events), key=lambda e: e.at)
     path = []
     try:
-        with tracking.signals_held(), transaction.atomic():
+        with signals_held(), transaction.atomic():
             _Simulation(flow, contact, timeline, start, horizon, path).run(trigger)
             raise _Rollback()
     except _Rollback:
@@ -164,7 +164,7 @@ class _Simulation:
         return True
 
     def _record(self, sim_event):
-        return tracking.record_event(
+        return record_event(
             sim_event.kind,
             contact=self.contact,
             page=sim_event.page,

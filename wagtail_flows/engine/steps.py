@@ -19,9 +19,10 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils.html import strip_tags
 
-from wagtail_flows.flows import conditions
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails.rendering import merge_data
 from wagtail_flows.engine import timing
+from wagtail_flows.flows import conditions
 from wagtail_flows.models import EmailPage, Message
 from wagtail_flows.models.flows import FlowKind
 
@@ -344,10 +345,9 @@ def _send_later(ctx):
 
 
 def _subject(ctx, page, message):
-    from wagtail_flows.emails import rendering as emails
     from wagtail_flows.emails import merge_tags
 
-    data = emails.merge_data(ctx.contact, context=ctx.context)
+    data = merge_data(ctx.contact, context=ctx.context)
     source = message.subject_override or page.subject
     try:
         return " ".join(merge_tags.render(source, data, autoescape=False).split())

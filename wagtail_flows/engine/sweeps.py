@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails.delivery import mark_stale_sending
 from wagtail_flows.engine import sweep_triggers
 from wagtail_flows.engine.tasks import ADVANCE_BATCH_FUNC, DISPATCH_BATCH_FUNC, enqueue
 from wagtail_flows.models import Event, Flow
@@ -174,7 +175,7 @@ def abandoned_carts(hours, since, clock):
 
 def record_abandoned(carts, hours, clock):
     """One ``cart_abandoned`` event per cart, in one INSERT (``tracking.record_events``)."""
-    from wagtail_flows.capture.visitors import record_events
+    from wagtail_flows.models.events import record_events
 
     rows = [
         {
@@ -192,7 +193,7 @@ def _abandoned_data(cart, hours):
     """The cart as it was left, and when; without its items if they no longer fit in an
     event (a cart at the size limit must still be reported, or it would hold up the sweep
     every minute)."""
-    from wagtail_flows.capture.visitors import clean_data
+    from wagtail_flows.models.events import clean_data
 
     marks = {"after_hours": hours, "cart_updated_at": cart.created_at.isoformat()}
     data = {**(cart.data or {}), **marks}
@@ -247,8 +248,7 @@ def resume_stalled_jobs(clock):
 def email_housekeeping(clock):
     """Sends that never finished are marked "unknown" (never resent); queued messages whose
     time came (send window, frequency cap) or whose delivery task was lost are delivered."""
-    from wagtail_flows.emails import rendering as emails
 
-    report = {"sends_unknown": emails.mark_stale_sending(clock)}
+    report = {"sends_unknown": mark_stale_sending(clock)}
     enqueue("wagtail_flows.emails.delivery.deliver_due", clock)
     return report

@@ -15,7 +15,8 @@ from wagtail import blocks
 from wagtail.documents.blocks import DocumentChooserBlock
 
 from wagtail_flows.flows.choosers import collection_chooser, contact_list_chooser  # noqa: F401
-from wagtail_flows.models.contacts import EventKind, Stage
+from wagtail_flows.flows.kinds import SWEEP_TRIGGERS, trigger_event_kinds  # noqa: F401
+from wagtail_flows.vocabulary import EventKind, Stage
 
 MAX_NESTING = 3
 
@@ -557,8 +558,3 @@ class StepsBlock(blocks.StreamBlock):
 STEP_TYPES = frozenset({name for name, _ in _leaf_steps()} | {"branch", "split"})
 TRIGGER_TYPES = frozenset(TriggersBlock.base_blocks)
 CONDITION_TYPES = frozenset(ConditionsBlock.base_blocks)
-SWEEP_TRIGGERS = frozenset({"cart_abandoned", "inactive", "engagement", "date_reached"})
-
-# Re-exported so that ``blocks`` is the one public entry point of the vocabulary.
-from wagtail_flows.flows.describe import describe  # noqa: E402, F401
-from wagtail_flows.flows.triggers import trigger_event_kinds, trigger_matches  # noqa: E402, F401

@@ -19,6 +19,7 @@ from django.db.models import Count, Q
 from django.db.models.lookups import In
 from django.utils import timezone
 
+from wagtail_flows.flows.kinds import conditions_event_kinds
 from wagtail_flows.models.contacts import (
     ContactStatus,
     Event,
@@ -44,6 +45,8 @@ PROPERTY_NAME_RE = re.compile(r"[A-Za-z](_?[A-Za-z0-9])*")
 
 
 # --- public API ---------------------------------------------------------------------------
+
+event_kinds = conditions_event_kinds  # goals and exits listen to these kinds
 
 
 def evaluate(stream, contact, *, match="all", now=None, context=None):
@@ -72,17 +75,6 @@ def to_q(stream, *, match="all", now=None):
         else:
             combined &= q
     return combined
-
-
-def event_kinds(stream):
-    """Event kinds that can make these conditions become true (goals and exits listen)."""
-    kinds = set()
-    for child in _children(stream):
-        if child.block_type == "did_event":
-            kinds.add(child.value.get("kind"))
-        else:
-            kinds |= CHANGED_BY.get(child.block_type, set())
-    return kinds
 
 
 def _children(stream):
@@ -486,16 +478,4 @@ TO_Q = {
     "clicked_email": _q_clicked,
     "has_ordered": _q_has_ordered,
     "is_subscribed": _q_is_subscribed,
-}
-
-CHANGED_BY = {
-    "in_list": {EventKind.LIST_JOINED.value},
-    "has_tag": {EventKind.TAG_ADDED.value},
-    "stage_is": {EventKind.STAGE_CHANGED.value},
-    "score_at_least": {EventKind.SCORE_CHANGED.value},
-    "opened_email": {EventKind.EMAIL_OPENED.value},
-    "clicked_email": {EventKind.LINK_CLICKED.value},
-    "has_ordered": {EventKind.ORDER_PLACED.value},
-    "property": set(),
-    "is_subscribed": set(),
 }

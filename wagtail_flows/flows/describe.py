@@ -1,6 +1,6 @@
 """Plain-language descriptions of triggers, conditions and steps ("Wait 3 days").
 
-Read through ``wagtail_flows.flows.blocks.describe(child)``; the flow diagram, listings and
+Read through ``describe(child)``; the flow diagram, listings and
 reports use it, so every block type has a sentence a marketer understands.
 """
 

@@ -1,6 +1,6 @@
 """Which events start a flow: the event kinds each trigger listens to, and the match test.
 
-Read through ``wagtail_flows.flows.blocks`` (``trigger_event_kinds``, ``trigger_matches``).
+The kinds each trigger listens to are in ``wagtail_flows.flows.kinds``.
 Sweep triggers (``cart_abandoned``, ``inactive``, ``engagement``, ``date_reached``) are
 detected by the sweep, not by events, and ``manual`` by a person: they listen to no kind.
 
@@ -15,25 +15,8 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from wagtail_flows.flows.kinds import EVENT_KINDS
 from wagtail_flows.models.contacts import Event, EventKind
-
-EVENT_KINDS = {
-    "page_viewed": {EventKind.PAGE_VIEWED.value},
-    "document_downloaded": {EventKind.DOCUMENT_DOWNLOADED.value},
-    "form_submitted": {EventKind.FORM_SUBMITTED.value},
-    "order_placed": {EventKind.ORDER_PLACED.value},
-    "list_joined": {EventKind.LIST_JOINED.value},
-    "tag_added": {EventKind.TAG_ADDED.value},
-    "stage_changed": {EventKind.STAGE_CHANGED.value},
-    "score_reached": {EventKind.SCORE_CHANGED.value},
-    "email_engaged": {EventKind.EMAIL_OPENED.value, EventKind.LINK_CLICKED.value},
-    "custom_event": {EventKind.CUSTOM.value},
-}
-
-
-def trigger_event_kinds(block_type):
-    """The event kinds a trigger of this type listens to (empty for sweep/manual triggers)."""
-    return set(EVENT_KINDS.get(block_type, ()))
 
 
 def trigger_matches(child, event):

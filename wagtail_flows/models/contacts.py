@@ -1,7 +1,6 @@
 """Contacts, anonymous visitors, their events, lists and the suppression list."""
 
 import hashlib
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,48 +13,12 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 
-from wagtail_flows.models.base import PAGE_MODEL
+from wagtail_flows.models.events import Event, Visitor, record_event  # noqa: F401
+from wagtail_flows.vocabulary import ContactStatus, EventKind, Stage  # noqa: F401
 
 
 def normalize_email(email):
     return (email or "").strip().lower()
-
-
-class ContactStatus(models.TextChoices):
-    SUBSCRIBED = "subscribed", _("Subscribed")
-    PENDING = "pending", _("Pending")
-    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
-    BOUNCED = "bounced", _("Bounced")
-    COMPLAINED = "complained", _("Complained")
-
-
-class Stage(models.TextChoices):
-    SUBSCRIBER = "subscriber", _("Subscriber")
-    LEAD = "lead", _("Lead")
-    MQL = "mql", _("Marketing qualified lead")
-    SQL = "sql", _("Sales qualified lead")
-    CUSTOMER = "customer", _("Customer")
-    EVANGELIST = "evangelist", _("Evangelist")
-
-
-class EventKind(models.TextChoices):
-    PAGE_VIEWED = "page_viewed", _("Page viewed")
-    DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
-    FORM_SUBMITTED = "form_submitted", _("Form submitted")
-    ORDER_PLACED = "order_placed", _("Order placed")
-    CART_UPDATED = "cart_updated", _("Cart updated")
-    CART_ABANDONED = "cart_abandoned", _("Cart abandoned")
-    EMAIL_SENT = "email_sent", _("Email sent")
-    EMAIL_OPENED = "email_opened", _("Email opened")
-    LINK_CLICKED = "link_clicked", _("Link clicked")
-    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
-    LIST_JOINED = "list_joined", _("List joined")
-    LIST_LEFT = "list_left", _("List left")
-    STAGE_CHANGED = "stage_changed", _("Stage changed")
-    SCORE_CHANGED = "score_changed", _("Score changed")
-    TAG_ADDED = "tag_added", _("Tag added")
-    TAG_REMOVED = "tag_removed", _("Tag removed")
-    CUSTOM = "custom", _("Custom")
 
 
 class TaggedContact(TaggedItemBase):
@@ -177,11 +140,9 @@ class Contact(ClusterableModel):
         return not Suppression.is_suppressed(self.email)
 
     # --- domain actions: idempotent; each returns True if it changed something and then
-    # records its event on the timeline (through tracking.record_event). -----------------
+    # records its event on the timeline (through ``models.events.record_event``). -----------------
 
     def _record(self, kind, **kwargs):
-        from wagtail_flows.capture.visitors import record_event
-
         return record_event(kind, contact=self, **kwargs)
 
     def _set_where(self, exclude, **values):
@@ -296,78 +257,6 @@ def _tag_name(name):
     if not name or len(name) > 100:
         raise ValidationError({"tag": _("A tag is 1 to 100 characters.")})
     return name
-
-
-class Visitor(models.Model):
-    """An anonymous browser, known by a first-party cookie."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
-    )
-    created_at = models.DateTimeField(default=now)
-    last_seen_at = models.DateTimeField(default=now)
-
-    class Meta:
-        verbose_name = _("visitor")
-
-    def __str__(self):
-        return str(self.id)
-
-
-class Event(models.Model):
-    """One fact on a contact's (or visitor's) timeline. Append-only."""
-
-    # Both foreign keys are served by the composite indexes below (leading column), so they
-    # carry no index of their own: one less index to maintain on every page-view INSERT.
-    contact = models.ForeignKey(
-        Contact,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="events",
-        db_index=False,
-    )
-    # No database constraint: an anonymous visitor's events name its cookie id before any
-    # Visitor row exists (the row is created on identification), so a page view is one INSERT.
-    visitor = models.ForeignKey(
-        Visitor,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="events",
-        db_constraint=False,
-        db_index=False,
-    )
-    kind = models.CharField(_("kind"), max_length=32, choices=EventKind.choices)
-    name = models.CharField(_("name"), max_length=100, blank=True)
-    page = models.ForeignKey(
-        PAGE_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    object_id = models.CharField(_("object id"), max_length=255, blank=True)
-    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, null=True, blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("at"), default=now)
-    # Set when a live flow listens for this kind; cleared by dispatch. A sweep re-dispatches
-    # events still pending after a crash, so no committed event is lost.
-    pending_dispatch = models.BooleanField(default=False)
-
-    class Meta:
-        verbose_name = _("event")
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["contact", "kind", "created_at"], name="wf_event_contact_kind"),
-            models.Index(fields=["visitor", "created_at"], name="wf_event_visitor"),
-            models.Index(fields=["kind", "created_at"], name="wf_event_kind"),
-            models.Index(
-                fields=["created_at"],
-                condition=models.Q(pending_dispatch=True),
-                name="wf_event_pending",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} {self.name}".strip()
 
 
 class ContactList(models.Model):

@@ -22,8 +22,9 @@ from wagtail.admin.panels import (
 from wagtail.fields import RichTextField, StreamField
 
 from wagtail_flows.emails.blocks import EmailBodyBlock
-from wagtail_flows.models.base import base_page_class
 from wagtail_flows.emails.panels import EmailStatsPanel
+from wagtail_flows.emails.rendering import base_url_for, render_page_html, render_sample
+from wagtail_flows.models.base import base_page_class
 
 BasePage = base_page_class()
 
@@ -78,7 +79,6 @@ class EmailPageMixin(NotPublicMixin, models.Model):
 
     def clean(self):
         super().clean()
-        from wagtail_flows.emails import rendering as emails
         from wagtail_flows.emails import merge_tags
 
         # A merge tag that cannot render is refused here; an unknown variable (a typo) renders
@@ -87,18 +87,23 @@ class EmailPageMixin(NotPublicMixin, models.Model):
         subject_problems = merge_tags.syntax_errors(merge_tags.unescape_tags(self.subject or ""))
         if subject_problems:
             errors["subject"] = subject_problems
-        html = emails.render_page_html(self, emails.base_url_for(self), with_subject=False)
+        html = render_page_html(self, base_url_for(self), with_subject=False)
         if problems := merge_tags.syntax_errors(html):
             errors["body"] = problems
         if errors:
             raise ValidationError(errors)
 
+    def revision_stats(self):
+        """Sends, opens, clicks and unsubscribes per revision the messages came from."""
+        from wagtail_flows.models.messages import revision_stats
+
+        return revision_stats(self)
+
     def serve_preview(self, request, mode_name):
-        from wagtail_flows.emails import rendering as emails
         from wagtail_flows.emails import merge_tags
 
         try:
-            rendered = emails.render_sample(self)
+            rendered = render_sample(self)
             problems = rendered.problems
         except merge_tags.MergeTagError as error:
             rendered, problems = None, [str(error)]

@@ -5,17 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class EnrollmentStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    WAITING = "waiting", _("Waiting")
-    COMPLETED = "completed", _("Completed")
-    CONVERTED = "converted", _("Converted")
-    EXITED = "exited", _("Exited")
-    FAILED = "failed", _("Failed")
-
-
-OPEN_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.WAITING)
+from wagtail_flows.vocabulary import OPEN_STATUSES, EnrollmentStatus  # noqa: F401
 
 
 class Enrollment(models.Model):

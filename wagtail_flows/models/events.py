@@ -1,27 +1,110 @@
-"""TODO docstring."""
+"""Appending events to the timeline: the one write path for every Event.
+
+Cost rule: with no live flow listening for a kind, an event is one INSERT and nothing else.
+An event a flow listens for is marked ``pending_dispatch`` in the same INSERT and announced
+after commit through ``signals.events_to_dispatch`` (the engine's dispatch receives it; the
+sweep picks up any the process did not hand over).
+"""
 
 import contextlib
 import contextvars
 import json
-import logging
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
-from django.conf import settings
-from django.core import signing
+
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, Max, Subquery, Value
+from django.db import models, transaction
+from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.timezone import now
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from wagtail_flows.conf import flows_settings
-from wagtail_flows.models import Contact, Event, Visitor
-from wagtail_flows.models.contacts import EventKind, normalize_email
-from wagtail_flows.signals import event_recorded
+from wagtail_flows.models.base import PAGE_MODEL
+from wagtail_flows.models.listening import is_listened
+from wagtail_flows.signals import event_recorded, events_to_dispatch
+from wagtail_flows.vocabulary import EventKind
+
+
+class Visitor(models.Model):
+    """An anonymous browser, known by a first-party cookie."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contact = models.ForeignKey(
+        "wagtail_flows.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visitors",
+    )
+    created_at = models.DateTimeField(default=now)
+    last_seen_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = gettext_lazy("visitor")
+
+    def __str__(self):
+        return str(self.id)
+
+
+class Event(models.Model):
+    """One fact on a contact's (or visitor's) timeline. Append-only."""
+
+    # Both foreign keys are served by the composite indexes below (leading column), so they
+    # carry no index of their own: one less index to maintain on every page-view INSERT.
+    contact = models.ForeignKey(
+        "wagtail_flows.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+    )
+    # No database constraint: an anonymous visitor's events name its cookie id before any
+    # Visitor row exists (the row is created on identification), so a page view is one INSERT.
+    visitor = models.ForeignKey(
+        Visitor,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
+    )
+    kind = models.CharField(gettext_lazy("kind"), max_length=32, choices=EventKind.choices)
+    name = models.CharField(gettext_lazy("name"), max_length=100, blank=True)
+    page = models.ForeignKey(
+        PAGE_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    object_id = models.CharField(gettext_lazy("object id"), max_length=255, blank=True)
+    value = models.DecimalField(
+        gettext_lazy("value"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    data = models.JSONField(gettext_lazy("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(gettext_lazy("at"), default=now)
+    # Set when a live flow listens for this kind; cleared by dispatch. A sweep re-dispatches
+    # events still pending after a crash, so no committed event is lost.
+    pending_dispatch = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = gettext_lazy("event")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["contact", "kind", "created_at"], name="wf_event_contact_kind"),
+            models.Index(fields=["visitor", "created_at"], name="wf_event_visitor"),
+            models.Index(fields=["kind", "created_at"], name="wf_event_kind"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(pending_dispatch=True),
+                name="wf_event_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}".strip()
 
 
 ACTIVITY_FIELDS = {
@@ -34,10 +117,7 @@ ACTIVITY_FIELDS = {
     EventKind.CART_UPDATED: None,  # activity, without a date of its own
 }
 
-
 VISIT_KINDS = (EventKind.PAGE_VIEWED, EventKind.DOCUMENT_DOWNLOADED)
-
-
 _SIGNALS_HELD = contextvars.ContextVar("wagtail_flows_signals_held", default=False)
 
 
@@ -60,7 +140,7 @@ def record_event(
     JSON or over ``MAX_EVENT_DATA_BYTES``, a value that is not a number, an object id over 255
     characters) raises ValidationError naming the field, before anything is written."""
     fields = clean_event(kind, name=name, object_id=object_id, value=value, data=data)
-    return _insert_event(contact=contact, visitor=visitor, page=page, at=at, **fields)
+    return insert_event(contact=contact, visitor=visitor, page=page, at=at, **fields)
 
 
 def record_events(kind, rows, *, at):
@@ -90,7 +170,7 @@ def record_events(kind, rows, *, at):
     )
     if listened and events:
         ids = [event.pk for event in events]
-        transaction.on_commit(lambda: _dispatch().enqueue_dispatches(ids))
+        transaction.on_commit(lambda: _announce(ids, batch=True))
     if not _SIGNALS_HELD.get():
         for event in events:
             event_recorded.send(sender=Event, event=event)
@@ -117,7 +197,7 @@ def clean_event(kind, *, name="", object_id="", value=None, data=None):
     }
 
 
-def _insert_event(kind, *, contact, visitor, page, name, object_id, value, data, at):
+def insert_event(kind, *, contact, visitor, page, name, object_id, value, data, at):
     event = Event(
         kind=kind,
         contact=contact,
@@ -129,10 +209,10 @@ def _insert_event(kind, *, contact, visitor, page, name, object_id, value, data,
         data=data,
         created_at=at or timezone.now(),
     )
-    return _save(event, contact_pk=contact.pk if contact else None)
+    return save_event(event, contact_pk=contact.pk if contact else None)
 
 
-def _save(event, *, contact_pk=None):
+def save_event(event, *, contact_pk=None):
     listened = is_listened(event.kind)
     event.pending_dispatch = listened
     event.save(force_insert=True)
@@ -142,7 +222,7 @@ def _save(event, *, contact_pk=None):
         touch_contact(contact_pk, event.kind, event.created_at, event.value)
     if listened:
         pk = event.pk
-        transaction.on_commit(lambda: _dispatch().enqueue_dispatch(pk))
+        transaction.on_commit(lambda: _announce([pk]))
     if not _SIGNALS_HELD.get():
         event_recorded.send(sender=Event, event=event)
     return event
@@ -164,17 +244,17 @@ def touch_contact(contact_pk, kind, at, value=None):
     """Move the denormalised activity dates forward (never back: backfilled events)."""
     if kind not in ACTIVITY_FIELDS:
         return
-    updates = {"last_activity_at": _latest("last_activity_at", at)}
+    updates = {"last_activity_at": latest("last_activity_at", at)}
     field = ACTIVITY_FIELDS[kind]
     if field:
-        updates[field] = _latest(field, at)
+        updates[field] = latest(field, at)
     if kind == EventKind.ORDER_PLACED:
         updates["orders_count"] = F("orders_count") + 1
         updates["revenue_total"] = F("revenue_total") + (value or 0)
-    Contact.objects.filter(pk=contact_pk).update(**updates)
+    _contacts().filter(pk=contact_pk).update(**updates)
 
 
-def _latest(field, at):
+def latest(field, at):
     at = Value(at, output_field=DateTimeField())
     return Greatest(Coalesce(F(field), at), at)
 
@@ -216,3 +296,13 @@ def clean_value(value):
     if not value.is_finite() or abs(value) >= Decimal("1e10"):
         raise ValidationError({"value": _("The value is out of range.")})
     return value.quantize(Decimal("0.01"))
+
+
+def _announce(event_ids, batch=False):
+    events_to_dispatch.send(sender=Event, event_ids=event_ids, batch=batch)
+
+
+def _contacts():
+    # Contact records its changes through this module, so this module reads Contact through
+    # the event's foreign key rather than importing it.
+    return Event._meta.get_field("contact").related_model.objects

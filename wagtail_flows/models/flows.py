@@ -1,4 +1,4 @@
-"""Flows (the automations marketers build) and saved segments."""
+"""Flows: the automations marketers build (their steps are ``wagtail_flows.flows`` blocks)."""
 
 import copy
 import uuid
@@ -11,42 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.fields import StreamField
 from wagtail.log_actions import log
 
+from wagtail_flows.flows import validation
 from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
-
-
-class FlowStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    LIVE = "live", _("Live")
-    PAUSED = "paused", _("Paused")
-    ARCHIVED = "archived", _("Archived")
-
-
-class Match(models.TextChoices):
-    ALL = "all", _("All conditions")
-    ANY = "any", _("Any condition")
-
-
-class Reentry(models.TextChoices):
-    NEVER = "never", _("Never: a contact goes through this flow once")
-    AFTER_EXIT = "after_exit", _("After their previous run has ended")
-    ALWAYS = "always", _("Always: every trigger starts a new run (one open run at a time)")
-    AFTER_DAYS = "after_days", _("After a number of days since their last entry")
-
-
-class FlowKind(models.TextChoices):
-    MARKETING = "marketing", _("Marketing")
-    TRANSACTIONAL = "transactional", _("Transactional")
-
-
-class OnResume(models.TextChoices):
-    SEND = "send", _("Send overdue emails now")
-    SKIP = "skip", _("Skip overdue emails")
-    SPREAD = "spread", _("Spread overdue emails over the next hours")
-
-
-class WindowTimezone(models.TextChoices):
-    CONTACT = "contact", _("The contact's time zone")
-    SITE = "site", _("The site's time zone")
+from wagtail_flows.flows.kinds import conditions_event_kinds, trigger_event_kinds
+from wagtail_flows.signals import flow_status_changed
+from wagtail_flows.vocabulary import (  # noqa: F401
+    FlowKind,
+    FlowStatus,
+    Match,
+    OnResume,
+    Reentry,
+    WindowTimezone,
+)
 
 
 class Flow(models.Model):
@@ -162,8 +138,6 @@ class Flow(models.Model):
 
     def clean(self):
         """Drafts may be incomplete; a live or paused flow must stay activatable."""
-        from wagtail_flows.flows import validation
-
         super().clean()
         if self.status in (FlowStatus.LIVE, FlowStatus.PAUSED):
             errors = validation.activation_errors(self)
@@ -188,8 +162,6 @@ class Flow(models.Model):
 
     def validate_for_activation(self):
         """Raise ``ValidationError({field: error})`` naming each block and field at fault."""
-        from wagtail_flows.flows import validation
-
         validation.validate_for_activation(self)
 
     # --- status changes (audit-logged, signalled) ----------------------------------------
@@ -210,8 +182,6 @@ class Flow(models.Model):
         return self._change_status(FlowStatus.ARCHIVED, "archive", user, allowed)
 
     def _change_status(self, new, action, user, allowed_from):
-        from wagtail_flows.signals import flow_status_changed
-
         old = self.status
         if old not in allowed_from:
             label = FlowStatus(old).label.lower()
@@ -237,8 +207,6 @@ class Flow(models.Model):
     def duplicate(self, user=None):
         """A new draft copy. Its blocks get fresh ids, so per-step statistics (StepRun,
         Message by step id) of the copy never mix with the original's."""
-        from wagtail_flows.signals import flow_status_changed
-
         copy_ = Flow(name=_("Copy of %(name)s") % {"name": self.name})
         skip = {"id", "name", "status", "created_at", "updated_at", "activated_at", "paused_at"}
         for field in self._meta.concrete_fields:
@@ -265,8 +233,6 @@ class Flow(models.Model):
 
     def trigger_kinds(self):
         """Event kinds that can start this flow (sweep and manual triggers listen to none)."""
-        from wagtail_flows.flows.blocks import trigger_event_kinds
-
         kinds = set()
         for child in self.triggers:
             kinds |= trigger_event_kinds(child.block_type)
@@ -274,46 +240,11 @@ class Flow(models.Model):
 
     def listened_kinds(self):
         """Event kinds this flow reacts to: its triggers, goal and exit conditions."""
-        from wagtail_flows.flows.conditions import event_kinds
-
-        return self.trigger_kinds() | event_kinds(self.goal) | event_kinds(self.exit_conditions)
-
-
-class Segment(models.Model):
-    """Saved conditions, evaluated in the database."""
-
-    name = models.CharField(_("name"), max_length=255, unique=True)
-    match = models.CharField(
-        _("contacts must match"), max_length=8, choices=Match.choices, default=Match.ALL
-    )
-    conditions = StreamField(ConditionsBlock(), blank=True, verbose_name=_("conditions"))
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = _("segment")
-        verbose_name_plural = _("segments")
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-    def contacts(self, now=None):
-        """The contacts matching the segment's conditions, filtered in the database."""
-        from wagtail_flows.flows.conditions import to_q
-        from wagtail_flows.models.contacts import Contact
-
-        return Contact.objects.filter(to_q(self.conditions, match=self.match, now=now))
-
-    def count(self, now=None):
-        return self.contacts(now=now).count()
-
-    def clean(self):
-        from wagtail_flows.flows import validation
-
-        super().clean()
-        errors = validation.conditions_errors(self.conditions, "conditions")
-        if errors:
-            raise ValidationError(errors)
+        return (
+            self.trigger_kinds()
+            | conditions_event_kinds(self.goal)
+            | conditions_event_kinds(self.exit_conditions)
+        )
 
 
 def _fresh_ids(data):

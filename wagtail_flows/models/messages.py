@@ -1,19 +1,12 @@
 """One email to one contact: the key for tracking and unsubscribe links."""
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class MessageStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-    UNKNOWN = "unknown", _("Outcome unknown")
-    SUPPRESSED = "suppressed", _("Not sent: no consent")
+from wagtail_flows.vocabulary import MessageStatus  # noqa: F401
 
 
 class Message(models.Model):
@@ -106,3 +99,46 @@ class Message(models.Model):
         Message.objects.filter(pk=self.pk).update(
             clicks=F("clicks") + 1, first_clicked_at=Coalesce("first_clicked_at", at)
         )
+
+
+def revision_stats(page):
+    """One row per revision the page's messages were rendered from, newest first."""
+    from wagtail.models import Revision
+
+    if not page or not page.pk:
+        return []
+    rows = list(
+        Message.objects.filter(page_id=page.pk)
+        .values("revision_id")
+        .annotate(
+            sent=Count("pk", filter=Q(status=MessageStatus.SENT)),
+            opened=Count("pk", filter=Q(first_opened_at__isnull=False)),
+            clicked=Count("pk", filter=Q(first_clicked_at__isnull=False)),
+            unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+            not_sent=Count(
+                "pk",
+                filter=Q(
+                    status__in=[
+                        MessageStatus.FAILED,
+                        MessageStatus.SUPPRESSED,
+                        MessageStatus.UNKNOWN,
+                    ]
+                ),
+            ),
+        )
+        .order_by("-revision_id")
+    )
+    created = dict(
+        Revision.objects.filter(pk__in=[r["revision_id"] for r in rows]).values_list(
+            "pk", "created_at"
+        )
+    )
+    for row in rows:
+        row["created_at"] = created.get(row["revision_id"])
+        row["open_rate"] = _rate(row["opened"], row["sent"])
+        row["click_rate"] = _rate(row["clicked"], row["sent"])
+    return rows
+
+
+def _rate(part, whole):
+    return round(100 * part / whole) if whole else 0

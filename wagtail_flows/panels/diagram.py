@@ -9,8 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.panels import Panel
 
-from wagtail_flows.flows.blocks import describe
-from wagtail_flows.flows.describe import describe_conditions
+from wagtail_flows.flows.describe import describe, describe_conditions
 from wagtail_flows.models import Enrollment
 from wagtail_flows.models.enrollments import OPEN_STATUSES
 

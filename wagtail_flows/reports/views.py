@@ -23,15 +23,15 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
-from wagtail_flows.reports import charts
-from wagtail_flows.reports import queries as reports
 from wagtail_flows.models import Contact, Enrollment, Flow, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import EnrollmentStatus
+from wagtail_flows.models.events import clean_value
 from wagtail_flows.models.flows import FlowStatus
 from wagtail_flows.models.messages import MessageStatus
 from wagtail_flows.panels.diagram import flow_diagram
-from wagtail_flows.capture.visitors import clean_value
+from wagtail_flows.reports import charts
+from wagtail_flows.reports import queries as reports
 
 TEMPLATES = "wagtail_flows/reports/"
 UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7}

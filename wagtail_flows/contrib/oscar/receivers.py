@@ -3,8 +3,8 @@
 import importlib
 import logging
 
-from wagtail_flows.capture.forms import capture_cart, capture_order
-from wagtail_flows.capture.visitors import capture_safely
+from wagtail_flows.capture.pages import capture_safely
+from wagtail_flows.capture.shop import capture_cart, capture_order
 
 logger = logging.getLogger("wagtail_flows.capture")
 

@@ -1,0 +1,109 @@
+"""The words the models, blocks and views share: every choice list of wagtail-flows.
+
+A leaf: it imports nothing of ours, so flow blocks (below the models) and the models can both
+use it. The models re-export their own choices (``from wagtail_flows.models.contacts import
+EventKind`` keeps working).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ContactStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    PENDING = "pending", _("Pending")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Complained")
+
+
+class Stage(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("Subscriber")
+    LEAD = "lead", _("Lead")
+    MQL = "mql", _("Marketing qualified lead")
+    SQL = "sql", _("Sales qualified lead")
+    CUSTOMER = "customer", _("Customer")
+    EVANGELIST = "evangelist", _("Evangelist")
+
+
+class EventKind(models.TextChoices):
+    PAGE_VIEWED = "page_viewed", _("Page viewed")
+    DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
+    FORM_SUBMITTED = "form_submitted", _("Form submitted")
+    ORDER_PLACED = "order_placed", _("Order placed")
+    CART_UPDATED = "cart_updated", _("Cart updated")
+    CART_ABANDONED = "cart_abandoned", _("Cart abandoned")
+    EMAIL_SENT = "email_sent", _("Email sent")
+    EMAIL_OPENED = "email_opened", _("Email opened")
+    LINK_CLICKED = "link_clicked", _("Link clicked")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    LIST_JOINED = "list_joined", _("List joined")
+    LIST_LEFT = "list_left", _("List left")
+    STAGE_CHANGED = "stage_changed", _("Stage changed")
+    SCORE_CHANGED = "score_changed", _("Score changed")
+    TAG_ADDED = "tag_added", _("Tag added")
+    TAG_REMOVED = "tag_removed", _("Tag removed")
+    CUSTOM = "custom", _("Custom")
+
+
+class FlowStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    LIVE = "live", _("Live")
+    PAUSED = "paused", _("Paused")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Match(models.TextChoices):
+    ALL = "all", _("All conditions")
+    ANY = "any", _("Any condition")
+
+
+class Reentry(models.TextChoices):
+    NEVER = "never", _("Never: a contact goes through this flow once")
+    AFTER_EXIT = "after_exit", _("After their previous run has ended")
+    ALWAYS = "always", _("Always: every trigger starts a new run (one open run at a time)")
+    AFTER_DAYS = "after_days", _("After a number of days since their last entry")
+
+
+class FlowKind(models.TextChoices):
+    MARKETING = "marketing", _("Marketing")
+    TRANSACTIONAL = "transactional", _("Transactional")
+
+
+class OnResume(models.TextChoices):
+    SEND = "send", _("Send overdue emails now")
+    SKIP = "skip", _("Skip overdue emails")
+    SPREAD = "spread", _("Spread overdue emails over the next hours")
+
+
+class WindowTimezone(models.TextChoices):
+    CONTACT = "contact", _("The contact's time zone")
+    SITE = "site", _("The site's time zone")
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    WAITING = "waiting", _("Waiting")
+    COMPLETED = "completed", _("Completed")
+    CONVERTED = "converted", _("Converted")
+    EXITED = "exited", _("Exited")
+    FAILED = "failed", _("Failed")
+
+
+OPEN_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.WAITING)
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    SUPPRESSED = "suppressed", _("Not sent: no consent")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
