@@ -14,9 +14,9 @@ install: $(BIN)/python
 	$(BIN)/pip install -e ".[test,dev]"
 
 # The README's test command. FLOWS_TEST_DB=postgres FLOWS_TEST_BROKER=redis for PostgreSQL+Redis.
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+# pytest-randomly shuffles the test order and prints its seed; replay one order with
+# PYTEST_ARGS="-p randomly --randomly-seed=N" (or "-p no:randomly" for file order).
+test: lint
 	$(BIN)/python -W error::DeprecationWarning -m pytest $(PYTEST_ARGS)
 
 test-fast: install
@@ -31,8 +31,11 @@ test-oscar:
 	DJANGO_SETTINGS_MODULE=tests.oscar_site.settings \
 		$(OSCAR_VENV)/bin/python -m pytest -m oscar tests/oscar_site $(PYTEST_ARGS)
 
+# ruff, then import-linter's contracts (setup.cfg [importlinter]: imports run one way).
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 sandbox-setup: install
 	cd sandbox && ../$(BIN)/python manage.py migrate --noinput

@@ -541,7 +541,7 @@ def captured():
     from demo.models import BlogPage, FormPage
     from django.test import Client
 
-    from wagtail_flows.admin.actions import CONTACTS_BASE_URL, modeladmin_url
+    from wagtail_flows.admin.common import CONTACTS_BASE_URL, modeladmin_url
     from wagtail_flows.models import Contact, Event
 
     visits = ("page_viewed", "document_downloaded", "cart_updated")

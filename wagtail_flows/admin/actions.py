@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Q
@@ -19,7 +19,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
@@ -28,31 +27,19 @@ from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from wagtail_flows import gdpr
+from wagtail_flows.admin.common import (
+    ACTIVATE_PERMISSION,
+    CONFIRM_TEMPLATE,
+    CONTACTS_BASE_URL,
+    FLOWS_BASE_URL,
+    error_messages,
+    forbidden,
+    modeladmin_url,
+)
 from wagtail_flows.models import Contact, ContactList, Enrollment, Flow
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import FlowKind, FlowStatus
-
-# Where modeladmin mounts each listing under the admin (admin.py uses these).
-FLOWS_BASE_URL = "flows"
-CONTACTS_BASE_URL = "flows/contacts"
-LISTS_BASE_URL = "flows/lists"
-SEGMENTS_BASE_URL = "flows/segments"
-MESSAGES_BASE_URL = "flows/messages"
-
-CONFIRM_TEMPLATE = "wagtail_flows/admin/confirm.html"
-ACTIVATE_PERMISSION = "wagtail_flows.activate_flow"
-
-
-def modeladmin_url(base_url, action, *args):
-    return reverse(f"{base_url.replace('/', '_')}_modeladmin_{action}", args=args)
-
-
-def forbidden(request, needed):
-    """A real 403 (Wagtail's own views redirect to the dashboard instead)."""
-    context = {"page_title": _("Permission needed"), "header_icon": "lock", "needed": needed}
-    return TemplateResponse(request, "wagtail_flows/admin/forbidden.html", context, status=403)
-
 
 # --- flow status actions -----------------------------------------------------------------
 
@@ -269,58 +256,6 @@ def _run_flow_action(request, flow, spec):
     if spec.name == "archive":
         return redirect(modeladmin_url(FLOWS_BASE_URL, "index"))
     return redirect(modeladmin_url(FLOWS_BASE_URL, "edit", target.pk))
-
-
-def error_messages(error, instance=None):
-    """Flatten a ValidationError, nested block errors included, into lines that name where
-    the problem is: "Steps › Send email (step 2) › Email: This field is required."."""
-    return list(_walk_error(error, [], instance))
-
-
-def _walk_error(error, where, value):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            field_where, field_value = _field_place(where, value, field)
-            for item in errors:
-                yield from _walk_error(item, field_where, field_value)
-        return
-    block_errors = getattr(error, "block_errors", None)
-    if block_errors is not None:
-        for item in error.non_block_errors.as_data():
-            yield from _walk_error(item, where, None)
-        for key, item in block_errors.items():
-            yield from _walk_error(item, *_block_place(where, value, key))
-        return
-    prefix = " › ".join(where)
-    for message in error.messages:
-        yield f"{prefix}: {message}" if prefix else message
-
-
-def _field_place(where, instance, field):
-    if field == NON_FIELD_ERRORS or instance is None:
-        return where, None
-    try:
-        label = capfirst(instance._meta.get_field(field).verbose_name)
-    except FieldDoesNotExist:
-        label = capfirst(field.replace("_", " "))
-    return [*where, str(label)], getattr(instance, field, None)
-
-
-def _block_place(where, value, key):
-    try:
-        child = value[key]
-    except (TypeError, KeyError, IndexError):
-        child = None
-    if isinstance(key, int):
-        block = getattr(child, "block", None)
-        if block is not None:  # a stream child
-            return [*where, f"{block.label} ({_('step')} {key + 1})"], child.value
-        return [*where, f"{_('item')} {key + 1}"], child
-    struct_block = getattr(value, "block", None)
-    label = key
-    if struct_block is not None and key in getattr(struct_block, "child_blocks", {}):
-        label = struct_block.child_blocks[key].label
-    return [*where, str(label)], child
 
 
 # --- contact actions ----------------------------------------------------------------------

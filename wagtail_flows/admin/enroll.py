@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 from wagtail.admin import messages
 
-from wagtail_flows.admin.actions import (
+from wagtail_flows.admin.common import (
     ACTIVATE_PERMISSION,
     CONFIRM_TEMPLATE,
     CONTACTS_BASE_URL,

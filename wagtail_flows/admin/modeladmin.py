@@ -27,17 +27,15 @@ from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.views import CreateView, EditView, HistoryView, IndexView
 
-from wagtail_flows.admin.actions import (
+from wagtail_flows.admin.actions import contact_actions_for, flow_actions_for, trigger_summary
+from wagtail_flows.admin.common import (
     ACTIVATE_PERMISSION,
     CONTACTS_BASE_URL,
     FLOWS_BASE_URL,
     LISTS_BASE_URL,
     MESSAGES_BASE_URL,
     SEGMENTS_BASE_URL,
-    contact_actions_for,
-    flow_actions_for,
     modeladmin_url,
-    trigger_summary,
 )
 from wagtail_flows.admin.enroll import enroll_chosen_url
 from wagtail_flows.admin.filters import (

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from wagtail.admin import messages
 from wagtail.log_actions import log
 
-from wagtail_flows.admin.actions import CONFIRM_TEMPLATE, FLOWS_BASE_URL, forbidden, modeladmin_url
+from wagtail_flows.admin.common import CONFIRM_TEMPLATE, FLOWS_BASE_URL, forbidden, modeladmin_url
 from wagtail_flows.engine.advance import retime_waiting
 from wagtail_flows.flows.describe import describe
 from wagtail_flows.flows.tree import FlowTree

@@ -106,7 +106,7 @@ def _batch_run(flow, contact, context, now, birth):
 
 def hand_to_advance(enrollment_ids, now=None):
     """After commit, one task advances these runs (it claims them itself)."""
-    from wagtail_flows.engine.tasks import ADVANCE_BATCH_FUNC, enqueue
+    from wagtail_flows.engine.queue import ADVANCE_BATCH_FUNC, enqueue
 
     ids = list(enrollment_ids)
     transaction.on_commit(lambda: enqueue(ADVANCE_BATCH_FUNC, ids, None, now))

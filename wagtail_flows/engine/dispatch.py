@@ -60,7 +60,7 @@ def enqueue_dispatch(event_id):
 
 def enqueue_dispatches(event_ids):
     """One task dispatching these events in turn (events recorded in bulk)."""
-    from wagtail_flows.engine.tasks import DISPATCH_BATCH_FUNC, enqueue
+    from wagtail_flows.engine.queue import DISPATCH_BATCH_FUNC, enqueue
 
     enqueue(DISPATCH_BATCH_FUNC, list(event_ids))
 

@@ -40,7 +40,7 @@ def enroll_audience(
     job.total = audience(job).count()
     job.save()
     if background:
-        from wagtail_flows.engine.tasks import ENROLLMENT_JOB_FUNC, enqueue
+        from wagtail_flows.engine.queue import ENROLLMENT_JOB_FUNC, enqueue
 
         transaction.on_commit(lambda: enqueue(ENROLLMENT_JOB_FUNC, job.pk, 0))
     return job
@@ -134,7 +134,7 @@ def run_job(job, progress=None):
 
 def resume_stalled_jobs(now, stalled_after):
     """Re-enqueue jobs whose batch task was lost (e.g. the Redis broker lost it in a crash)."""
-    from wagtail_flows.engine.tasks import ENROLLMENT_JOB_FUNC, enqueue
+    from wagtail_flows.engine.queue import ENROLLMENT_JOB_FUNC, enqueue
 
     stale = EnrollmentJob.objects.filter(
         status__in=(JobStatus.QUEUED, JobStatus.RUNNING), updated_at__lt=now - stalled_after

@@ -22,7 +22,7 @@ from django.utils import timezone
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.emails.delivery import mark_stale_sending
 from wagtail_flows.engine import sweep_triggers
-from wagtail_flows.engine.tasks import ADVANCE_BATCH_FUNC, DISPATCH_BATCH_FUNC, enqueue
+from wagtail_flows.engine.queue import ADVANCE_BATCH_FUNC, DISPATCH_BATCH_FUNC, enqueue
 from wagtail_flows.models import Event, Flow
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.flows import FlowStatus

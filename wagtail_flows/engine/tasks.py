@@ -12,22 +12,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.queue import (  # noqa: F401  (task names, for callers)
+    ADVANCE_BATCH_FUNC,
+    DISPATCH_BATCH_FUNC,
+    ENROLLMENT_JOB_FUNC,
+    SWEEP_FUNC,
+    SWEEP_NAME,
+    enqueue,
+)
 
 logger = logging.getLogger(__name__)
-
-SWEEP_FUNC = "wagtail_flows.engine.tasks.run_sweep_task"
-SWEEP_NAME = "wagtail-flows sweep"
-ADVANCE_BATCH_FUNC = "wagtail_flows.engine.tasks.advance_batch_task"
-DISPATCH_BATCH_FUNC = "wagtail_flows.engine.tasks.dispatch_batch_task"
-ENROLLMENT_JOB_FUNC = "wagtail_flows.engine.tasks.run_enrollment_job_task"
-
-
-def enqueue(func, *args, **kwargs):
-    """Hand one task to django-q2 (runs inline when its ``sync`` mode is on)."""
-    from django_q.tasks import async_task
-
-    return async_task(func, *args, **kwargs)
-
 
 # --- the sweep -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from wagtail.models import Page
 
 from wagtail_flows import flow_templates
 from wagtail_flows.flow_templates.builder import preview_flow
-from wagtail_flows.panels.diagram import flow_diagram
+from wagtail_flows.reports.diagram import flow_diagram
 
 ADD_FLOW = "wagtail_flows.add_flow"
 

@@ -253,7 +253,7 @@ def _typed(key, types):
 
 
 def _not(q):
-    from wagtail_flows.models import Contact
+    from wagtail_flows.models.contacts import Contact
 
     return ~Q(pk__in=Contact.objects.filter(q).values("pk"))
 
@@ -427,7 +427,7 @@ def _q_has_ordered(value, now):
 
 
 def _messages(value, now, timestamp):
-    from wagtail_flows.models import Message
+    from wagtail_flows.models.messages import Message
 
     messages = Message.objects.filter(**{f"{timestamp}__isnull": False})
     since = _since(value, now)

@@ -4,7 +4,7 @@ Read through ``describe(child)``; the flow diagram, listings and
 reports use it, so every block type has a sentence a marketer understands.
 """
 
-from wagtail_flows.models.contacts import EventKind, Stage
+from wagtail_flows.vocabulary import EventKind, Stage
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 

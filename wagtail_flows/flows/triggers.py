@@ -138,7 +138,7 @@ def _email_engaged(value, event):
         return True
     if event.page_id is not None:
         return event.page_id == email.pk
-    from wagtail_flows.models import Message
+    from wagtail_flows.models.messages import Message
 
     return Message.objects.filter(pk=_int(event.object_id), page_id=email.pk).exists()
 

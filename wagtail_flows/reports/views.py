@@ -29,9 +29,9 @@ from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.events import clean_value
 from wagtail_flows.models.flows import FlowStatus
 from wagtail_flows.models.messages import MessageStatus
-from wagtail_flows.panels.diagram import flow_diagram
 from wagtail_flows.reports import charts
 from wagtail_flows.reports import queries as reports
+from wagtail_flows.reports.diagram import flow_diagram
 
 TEMPLATES = "wagtail_flows/reports/"
 UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7}

@@ -1,0 +1,9 @@
+"""Moved to ``wagtail_flows.flows.blocks``; this path
+works until 0.2 (CHANGELOG.md)."""
+
+import warnings
+
+from wagtail_flows.flows import blocks as _moved
+
+globals().update({k: v for k, v in vars(_moved).items() if not k.startswith("__")})
+warnings.warn(f"{__name__} moved to wagtail_flows.flows.blocks", DeprecationWarning, stacklevel=2)
