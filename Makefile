@@ -15,7 +15,7 @@ install: $(BIN)/python
 
 # The README's test command. FLOWS_TEST_DB=postgres FLOWS_TEST_BROKER=redis for PostgreSQL+Redis.
 # pytest-randomly shuffles the test order and prints its seed; replay one order with
-# PYTEST_ARGS="-p randomly --randomly-seed=N" (or "-p no:randomly" for file order).
+# PYTEST_ARGS="--randomly-seed=N" (or "-p no:randomly" for file order).
 test: lint
 	$(BIN)/python -W error::DeprecationWarning -m pytest $(PYTEST_ARGS)
 

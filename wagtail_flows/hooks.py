@@ -5,7 +5,7 @@ Sections are owned by concern; keep registrations here and behaviour in the name
 
 from wagtail import hooks  # noqa: F401
 
-# --- capture (tracking.py) ---------------------------------------------------------------
+# --- capture (capture/pages.py) ---------------------------------------------------------
 # Wagtail sorts hooks by order and wraps on_serve_page in reverse, so a positive order puts
 # this wrapper inside check_view_restrictions (order 0): a visitor sent to the login page is
 # not counted. Downloads likewise run after the collection restriction check (order 0).
@@ -27,7 +27,7 @@ def flows_capture_document_downloads(document, request):
 
 # --- end capture -----------------------------------------------------------------------------
 
-# --- emails (emails.py, email preview and test send) ---------------------------------------
+# --- emails (the email page editor: preview and test send, admin/send_test.py) -----------
 from wagtail_flows.admin.send_test import SendTestMenuItem, email_admin_urls  # noqa: E402
 
 hooks.register("register_admin_urls", email_admin_urls)
@@ -40,21 +40,19 @@ def _send_test_menu_item():
 
 # --- end emails ------------------------------------------------------------------------------
 
-# --- admin (admin.py, panels/, admin views) -----------------------------------------------
-# admin.py registers the "Flows" menu group (modeladmin) when wagtail_hooks imports it; these
-# are the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions,
-# manual enrollment (admin_enroll.py), re-timing waiting contacts (admin_retime.py).
+# --- admin (admin/, panels/) ----------------------------------------------------------------
+# admin/modeladmin.py registers the "Flows" menu group when wagtail_hooks imports it; these are
+# the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions,
+# manual enrollment (admin/enroll.py), re-timing waiting contacts (admin/retime.py).
 
 
 @hooks.register("register_admin_urls")
 def flows_admin_action_urls():
     from django.urls import include, path
 
-    from wagtail_flows.admin import actions as admin_views
-    from wagtail_flows.admin import enroll as admin_enroll
-    from wagtail_flows.admin import retime as admin_retime
+    from wagtail_flows.admin import actions, enroll, retime
 
-    urlpatterns = [*admin_enroll.urlpatterns, *admin_retime.urlpatterns, *admin_views.urlpatterns]
+    urlpatterns = [*enroll.urlpatterns, *retime.urlpatterns, *actions.urlpatterns]
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
 
 
@@ -78,7 +76,7 @@ hooks.register("register_admin_viewset", chooser_viewsets)
 
 # --- end flows -------------------------------------------------------------------------------
 
-# --- reports (report_views.py: summary, report page, export, tester; home dashboard) ------
+# --- reports (reports/views.py: summary, report page, export, tester; home dashboard) ------
 
 
 @hooks.register("register_admin_urls")

@@ -83,7 +83,7 @@ class EnrollForm(forms.Form):
 
 def enroll_flow(request, flow, spec, edit_url):
     """The flow action "Enroll contacts" (its permission and status are checked by the
-    caller, ``admin_views.flow_action``)."""
+    caller, ``admin.actions.flow_action``)."""
     form = EnrollForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         return _start(request, flow, form.audience(), edit_url)

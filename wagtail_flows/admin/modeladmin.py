@@ -194,7 +194,7 @@ class FlowEditView(EditView):
 
     def form_valid(self, form):
         """Saved; if waits changed length with contacts waiting at them, ask whether to
-        re-time those contacts (admin_retime.py) — leaving them is the default."""
+        re-time those contacts (admin/retime.py) — leaving them is the default."""
         response = super().form_valid(form)
         retime_url = retime_url_after_save(self.instance, self.waits_before)
         return redirect(retime_url) if retime_url else response
