@@ -30,8 +30,12 @@ def pytest_sessionstart(session):
             call_command("makemigrations", "wagtail_flows", "testapp", verbosity=0)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
 def pytest_collection_modifyitems(items):
-    """Every test that commits (``transaction=True``, ``transactional_db``, ``live_server``)
+    """The slow real-process suites run last, in file order: browser tests, then the
+    clusters (``docs/testing.md``); everything before them is shuffled.
+
+    Every test that commits (``transaction=True``, ``transactional_db``, ``live_server``)
     restores the serialized database afterwards. A flush without it takes the content types,
     which come back under new ids, and a later ``serialized_rollback`` test then meets its
     saved content types as duplicates: the suite would depend on its order."""
@@ -44,6 +48,14 @@ def pytest_collection_modifyitems(items):
             kwargs = dict(marker.kwargs) if marker else {}
             kwargs.update(transaction=True, serialized_rollback=True)
             item.add_marker(pytest.mark.django_db(**kwargs))
+    last = {"browser": 1, "cluster": 2}
+    slow = [item for item in items if _slow_rank(item, last)]
+    slow.sort(key=lambda item: (_slow_rank(item, last), item.nodeid))
+    items[:] = [item for item in items if not _slow_rank(item, last)] + slow
+
+
+def _slow_rank(item, ranks):
+    return max((rank for name, rank in ranks.items() if item.get_closest_marker(name)), default=0)
 
 
 def pytest_report_header(config):

@@ -6,7 +6,6 @@ listings (filters, search, annotated querysets), create/edit views with a Tabbed
 inspect and history views all work unchanged; no work-around is needed.
 """
 
-from django import forms
 from django.contrib import admin as django_admin
 from django.contrib.admin.utils import lookup_field
 from django.db.models import Count, Q
@@ -14,14 +13,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import (
     FieldPanel,
-    FieldRowPanel,
-    MultiFieldPanel,
-    ObjectList,
-    TabbedInterface,
 )
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
@@ -46,26 +40,19 @@ from wagtail_flows.admin.filters import (
     SegmentFilter,
     TagFilter,
 )
+from wagtail_flows.admin.forms import (
+    CONTACT_CREATE_HANDLER,
+    CONTACT_EDIT_HANDLER,
+    FLOW_EDIT_HANDLER,
+)
+from wagtail_flows.admin.listings import DeclaredLookupsOnly
 from wagtail_flows.admin.retime import retime_url_after_save, wait_lengths
 from wagtail_flows.models import Contact, ContactList, Flow, Message, Segment
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus
 from wagtail_flows.models.messages import MessageStatus
-from wagtail_flows.panels.diagram import FlowDiagramPanel
-from wagtail_flows.panels.report import FlowReportPanel
 from wagtail_flows.panels.segment import SegmentCountPanel
-from wagtail_flows.panels.timeline import ContactTimelinePanel
-
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
 
 
 def status_tag(label, primary=False, warning=False, title=""):
@@ -84,70 +71,21 @@ class GuardedHistoryView(HistoryView):
         return self.permission_helper.user_can_list(user)
 
 
+class GuardedIndexView(DeclaredLookupsOnly, IndexView):
+    pass
+
+
 class FlowsModelAdmin(ModelAdmin):
     history_view_class = GuardedHistoryView
+    index_view_class = GuardedIndexView
 
 
 # --- flows --------------------------------------------------------------------------------
 
 
-class FlowForm(WagtailAdminModelForm):
-    send_weekdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS,
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label=_("Send on weekdays"),
-        help_text=_("None ticked: every day."),
-    )
-    # A live or paused flow stays valid: Flow.clean() (run by the form) applies the
-    # activation rules, so the editor sees block-level errors at save.
+# A live or paused flow stays valid: Flow.clean() (run by the form) applies the
+# activation rules, so the editor sees block-level errors at save.
 
-
-FLOW_EDIT_HANDLER = TabbedInterface(
-    [
-        ObjectList(
-            [
-                FieldPanel("name"),
-                FieldPanel("description"),
-                FieldPanel("triggers"),
-                MultiFieldPanel(
-                    [FieldPanel("entry_match"), FieldPanel("entry_conditions")],
-                    heading=_("Who may enter"),
-                ),
-                FieldRowPanel(
-                    [FieldPanel("reentry"), FieldPanel("reentry_days")], heading=_("Re-entry")
-                ),
-            ],
-            heading=_("Trigger & audience"),
-        ),
-        ObjectList([FieldPanel("steps")], heading=_("Steps")),
-        ObjectList(
-            [
-                MultiFieldPanel([FieldPanel("goal_match"), FieldPanel("goal")], heading=_("Goal")),
-                FieldPanel("exit_conditions"),
-                FieldRowPanel(
-                    [FieldPanel("starts_at"), FieldPanel("ends_at")], heading=_("Dates")
-                ),
-                MultiFieldPanel(
-                    [
-                        FieldRowPanel(
-                            [FieldPanel("send_window_start"), FieldPanel("send_window_end")]
-                        ),
-                        FieldPanel("send_weekdays"),
-                        FieldPanel("send_window_timezone"),
-                    ],
-                    heading=_("Send window"),
-                ),
-                FieldPanel("kind"),
-                FieldPanel("on_resume"),
-            ],
-            heading=_("Goal & settings"),
-        ),
-        ObjectList([FlowDiagramPanel(), FlowReportPanel()], heading=_("Report")),
-    ],
-    base_form_class=FlowForm,
-)
 
 ENROLLMENT_COLUMNS = (
     EnrollmentStatus.ACTIVE,
@@ -252,88 +190,6 @@ class FlowAdmin(FlowsModelAdmin):
 # --- contacts, lists, segments ----------------------------------------------------------
 
 
-class ContactForm(WagtailAdminModelForm):
-    """Tags are applied through the contact's own methods, so each change is recorded on its
-    timeline and can start flows triggered by a tag."""
-
-    tag_list = forms.CharField(
-        required=False,
-        label=_("Tags"),
-        help_text=_("Separated by commas. Adding a tag can start flows triggered by it."),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["tag_list"] = ", ".join(sorted(self.current_tags()))
-
-    def current_tags(self):
-        if not self.instance.pk:
-            return []
-        return list(self.instance.tagged_items.values_list("tag__name", flat=True))
-
-    def clean_tag_list(self):
-        names = {n.strip() for n in self.cleaned_data["tag_list"].split(",") if n.strip()}
-        if any(len(name) > 100 for name in names):
-            raise forms.ValidationError(_("A tag is at most 100 characters."))
-        return sorted(names)
-
-    def save(self, commit=True):
-        contact = super().save(commit=commit)
-        wanted = {name.lower(): name for name in self.cleaned_data["tag_list"]}
-        current = {name.lower(): name for name in self.current_tags()}
-        for key in current.keys() - wanted.keys():
-            contact.remove_tag(current[key])
-        for key in wanted.keys() - current.keys():
-            contact.add_tag(wanted[key])
-        return contact
-
-
-CONTACT_FIELDS = [
-    FieldPanel("email"),
-    FieldRowPanel([FieldPanel("first_name"), FieldPanel("last_name")]),
-    FieldRowPanel([FieldPanel("stage"), FieldPanel("score")]),
-    FieldPanel("tag_list"),
-    FieldRowPanel([FieldPanel("timezone"), FieldPanel("source")]),
-    FieldPanel("properties"),
-]
-
-CONTACT_EDIT_HANDLER = TabbedInterface(
-    [
-        ObjectList(
-            [
-                # Consent changes only through unsubscribe (admin action, email link) or
-                # the contact's own opt-in, never by editing a field.
-                FieldPanel("status", read_only=True),
-                *CONTACT_FIELDS,
-            ],
-            heading=_("Contact"),
-        ),
-        ObjectList([ContactTimelinePanel()], heading=_("Timeline")),
-        ObjectList(
-            [
-                FieldPanel(name, read_only=True)
-                for name in (
-                    "consent_at",
-                    "unsubscribed_at",
-                    "last_activity_at",
-                    *ACTIVITY_FIELDS,
-                    "orders_count",
-                    "revenue_total",
-                    "created_at",
-                )
-            ],
-            heading=_("Activity"),
-        ),
-    ],
-    base_form_class=ContactForm,
-)
-
-CONTACT_CREATE_HANDLER = ObjectList(
-    [FieldPanel("status"), *CONTACT_FIELDS], base_form_class=ContactForm
-)
-
-
 class ContactCreateView(CreateView):
     def get_edit_handler(self):
         return CONTACT_CREATE_HANDLER.bind_to_model(Contact)
@@ -358,9 +214,9 @@ def may_enroll(user):
     return user.has_perm(ACTIVATE_PERMISSION)
 
 
-class ContactIndexView(IndexView):
+class ContactIndexView(GuardedIndexView):
     custom_value_preprocess = {
-        **IndexView.custom_value_preprocess,
+        **GuardedIndexView.custom_value_preprocess,
         str: {IndexView.FORMAT_CSV: csv_safe},
     }
 
