@@ -47,7 +47,7 @@ def pytest_collection_modifyitems(items):
         if commits and not (marker and marker.kwargs.get("serialized_rollback")):
             kwargs = dict(marker.kwargs) if marker else {}
             kwargs.update(transaction=True, serialized_rollback=True)
-            item.add_marker(pytest.mark.django_db(**kwargs))
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest
     last = {"browser": 1, "cluster": 2}
     slow = [item for item in items if _slow_rank(item, last)]
     slow.sort(key=lambda item: (_slow_rank(item, last), item.nodeid))
