@@ -32,8 +32,8 @@ def pytest_sessionstart(session):
 
 @pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
 def pytest_collection_modifyitems(items):
-    """The slow real-process suites run last, in file order: browser tests, then the
-    clusters (``docs/testing.md``); everything before them is shuffled.
+    """The real-process suites keep their place, in file order: the browser tests first
+    (a live server in a fresh process), the clusters last; the tests between are shuffled.
 
     Every test that commits (``transaction=True``, ``transactional_db``, ``live_server``)
     restores the serialized database afterwards. A flush without it takes the content types,
@@ -48,14 +48,18 @@ def pytest_collection_modifyitems(items):
             kwargs = dict(marker.kwargs) if marker else {}
             kwargs.update(transaction=True, serialized_rollback=True)
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest
-    last = {"browser": 1, "cluster": 2}
-    slow = [item for item in items if _slow_rank(item, last)]
-    slow.sort(key=lambda item: (_slow_rank(item, last), item.nodeid))
-    items[:] = [item for item in items if not _slow_rank(item, last)] + slow
+    ranks = {"browser": -1, "cluster": 1}
+    fixed = sorted(
+        (item for item in items if _slow_rank(item, ranks)),
+        key=lambda item: (_slow_rank(item, ranks), item.nodeid),
+    )
+    first = [item for item in fixed if _slow_rank(item, ranks) < 0]
+    last = [item for item in fixed if _slow_rank(item, ranks) > 0]
+    items[:] = first + [item for item in items if not _slow_rank(item, ranks)] + last
 
 
 def _slow_rank(item, ranks):
-    return max((rank for name, rank in ranks.items() if item.get_closest_marker(name)), default=0)
+    return next((rank for name, rank in ranks.items() if item.get_closest_marker(name)), 0)
 
 
 def pytest_report_header(config):

@@ -1,1 +1,2 @@
-"""Read-only edit-handler panels: flow diagram, contact timeline, segment count, email stats."""
+"""Read-only edit-handler panels: flow diagram, flow report, contact timeline, segment count
+(the email page's stats panel is ``emails.panels``: the email page model declares it)."""
