@@ -30,15 +30,12 @@ def pytest_sessionstart(session):
             call_command("makemigrations", "wagtail_flows", "testapp", verbosity=0)
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
 def pytest_collection_modifyitems(items):
-    """The real-process suites keep their place, in file order: the browser tests first
-    (a live server in a fresh process), the clusters last; the tests between are shuffled.
-
-    Every test that commits (``transaction=True``, ``transactional_db``, ``live_server``)
-    restores the serialized database afterwards. A flush without it takes the content types,
-    which come back under new ids, and a later ``serialized_rollback`` test then meets its
-    saved content types as duplicates: the suite would depend on its order."""
+    """Every test that commits (``transaction=True``, ``transactional_db``, ``live_server``)
+    runs with ``serialized_rollback``: the flush after it then leaves the content types to
+    the next restore. A flush without it recreates them under new ids, and a later
+    ``serialized_rollback`` test meets its saved ones as duplicates: the suite would
+    depend on its order."""
     for item in items:
         marker = item.get_closest_marker("django_db")
         commits = {"transactional_db", "live_server"} & set(item.fixturenames)
@@ -48,18 +45,6 @@ def pytest_collection_modifyitems(items):
             kwargs = dict(marker.kwargs) if marker else {}
             kwargs.update(transaction=True, serialized_rollback=True)
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest
-    ranks = {"browser": -1, "cluster": 1}
-    fixed = sorted(
-        (item for item in items if _slow_rank(item, ranks)),
-        key=lambda item: (_slow_rank(item, ranks), item.nodeid),
-    )
-    first = [item for item in fixed if _slow_rank(item, ranks) < 0]
-    last = [item for item in fixed if _slow_rank(item, ranks) > 0]
-    items[:] = first + [item for item in items if not _slow_rank(item, ranks)] + last
-
-
-def _slow_rank(item, ranks):
-    return next((rank for name, rank in ranks.items() if item.get_closest_marker(name)), 0)
 
 
 def pytest_report_header(config):
