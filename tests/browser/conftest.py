@@ -21,7 +21,8 @@ ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(django_db_setup):
+    from django.db import connections
     from playwright import sync_api as playwright_api
 
     if not os.path.exists(CHROMIUM):
@@ -30,7 +31,18 @@ def chromium():
             "Debian's chromium is missing: `apt-get install chromium`, "
             "or `make test-fast` to leave the browser tests out"
         )
+    # Playwright runs an event loop in this thread, and Django then keeps its connections
+    # per context: the tests from here on get new connection objects, which lack the
+    # snapshot that serialized rollback restores from (and flushes without it re-create the
+    # content types under new ids). Hand the snapshot on.
+    snapshots = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     with playwright_api.sync_playwright() as playwright:
+        for alias, snapshot in snapshots.items():
+            connections[alias]._test_serialized_contents = snapshot
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
