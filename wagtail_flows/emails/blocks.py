@@ -5,6 +5,7 @@ Each block renders table-based HTML that mail clients understand (templates in
 when the email is rendered (``emails.render_page_html``).
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
@@ -66,7 +67,7 @@ class ButtonBlock(blocks.StructBlock):
         value = super().clean(value)
         if not value.get("url") and not value.get("page"):
             raise blocks.StructBlockValidationError(
-                {"url": blocks.BlockValidationError(_("Give a link or choose a page."))}
+                {"url": ValidationError(_("Give a link or choose a page."))}
             )
         return value
 
