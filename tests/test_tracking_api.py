@@ -133,6 +133,11 @@ def test_track_by_request_respects_do_not_track():
         ({"email": "ann@example.com", "blob": "x" * 9000}, "data"),
         ({"email": "ann@example.com", "when": object()}, "data"),
         ({"email": "ann@example.com", "value": "lots"}, "value"),
+        ({"email": "ann@example.com", "friend": {"email": "bob@example.com"}}, "data"),
+        ({"email": "ann@example.com", "note": "cc bob@example.com"}, "data"),
+        ({"email": "ann@example.com", "user_email": "bob"}, "data"),
+        ({"email": "ann@example.com", "score": float("nan")}, "data"),
+        ({"email": "ann@example.com", "note": "\ud800"}, "data"),
         ({}, "contact"),
     ],
 )
@@ -143,7 +148,10 @@ def test_bad_input_names_the_field_and_writes_nothing(kwargs, field):
     assert not Event.objects.exists() and not Contact.objects.exists()
 
 
-@pytest.mark.parametrize(("name", "field"), [("", "kind"), ("x" * 101, "name"), (None, "kind")])
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [("", "kind"), ("x" * 101, "name"), (None, "kind"), ("invited bob@example.com", "name")],
+)
 def test_a_bad_event_name_is_named(name, field):
     with pytest.raises(ValidationError) as error:
         wagtail_flows.track(name, email="ann@example.com")

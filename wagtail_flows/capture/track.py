@@ -20,10 +20,12 @@ def track(kind_or_name, *, request=None, contact=None, email=None, value=None, *
 
     Name the person by ``contact``, ``email`` (found or created) or ``request`` (the
     browser's visitor). Bad input raises ValidationError naming the field; nothing is written.
+    An email address in the name or the data is bad input: it would escape the GDPR export
+    and erase of the person it names (name that person by ``email=`` instead).
     Returns the Event, or None when the browser may not be tracked (consent, DNT, bot).
     """
     kind, name = clean_kind(kind_or_name)
-    fields = clean_event(kind, name=name, value=value, data=data)
+    fields = clean_event(kind, name=name, value=value, data=data, refuse_emails=True)
     if contact is None and email is not None:
         email = clean_email(email)
     if contact is None and email is None and request is None:

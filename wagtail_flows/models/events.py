@@ -8,9 +8,14 @@ sweep picks up any the process did not hand over).
 
 import contextlib
 import contextvars
+import html
 import json
+import math
+import re
+import unicodedata
 import uuid
 from decimal import Decimal, InvalidOperation
+from urllib.parse import unquote
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -177,8 +182,10 @@ def record_events(kind, rows, *, at):
     return events
 
 
-def clean_event(kind, *, name="", object_id="", value=None, data=None):
-    """The checks ``track()`` and the beacon apply, for a kind named exactly."""
+def clean_event(kind, *, name="", object_id="", value=None, data=None, refuse_emails=False):
+    """The checks ``track()`` and the beacon apply, for a kind named exactly.
+
+    ``refuse_emails``: the data may hold no email address (``track()``, the beacon)."""
     if kind not in EventKind.values:
         raise ValidationError({"kind": _("Unknown event kind %(kind)r.") % {"kind": kind}})
     name = "" if name is None else str(name).strip()
@@ -193,7 +200,7 @@ def clean_event(kind, *, name="", object_id="", value=None, data=None):
         "name": name,
         "object_id": object_id,
         "value": clean_value(value),
-        "data": clean_data(data),
+        "data": clean_data(data, refuse_emails=refuse_emails),
     }
 
 
@@ -265,17 +272,42 @@ def clean_custom_name(name):
         raise ValidationError({"name": _("A custom event needs a name.")})
     if len(name) > 100:
         raise ValidationError({"name": _("A custom event name has at most 100 characters.")})
+    if problem := text_problem(name):
+        raise ValidationError(
+            {"name": _("A custom event name %(problem)s.") % {"problem": problem}}
+        )
+    if email_address_in(name) is not None:
+        # Names are shown in reports and trigger pickers: an address there escapes the
+        # contact's GDPR export and erase.
+        raise ValidationError({"name": _("A custom event name may not hold an email address.")})
     return name
 
 
-def clean_data(data):
-    """JSON-safe copy of ``data`` (Decimals, dates as strings) within MAX_EVENT_DATA_BYTES."""
+MAX_DATA_DEPTH = 8  # levels of objects and lists in one event's data
+
+
+def clean_data(data, *, refuse_emails=False):
+    """JSON-safe copy of ``data`` (Decimals, dates as strings) within MAX_EVENT_DATA_BYTES,
+    at most MAX_DATA_DEPTH levels deep, with text every database can store; with
+    ``refuse_emails``, holding no email address (see ``email_address_in``)."""
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ValidationError({"data": _("Event data must be an object of names and values.")})
+    if problem := data_problem(data):
+        raise ValidationError({"data": _("Event data %(problem)s.") % {"problem": problem}})
+    if refuse_emails and (place := email_address_in(data)) is not None:
+        raise ValidationError(
+            {
+                "data": _(
+                    "Event data may not hold an email address (found at %(place)s): "
+                    "name the person by contact or email instead."
+                )
+                % {"place": place or "data"}
+            }
+        )
     try:
-        encoded = json.dumps(data, cls=DjangoJSONEncoder)
+        encoded = json.dumps(data, cls=DjangoJSONEncoder, allow_nan=False)
     except (TypeError, ValueError):
         raise ValidationError(
             {"data": _("Event data must be JSON: text, numbers, lists.")}
@@ -284,6 +316,90 @@ def clean_data(data):
     if len(encoded.encode()) > limit:
         raise ValidationError({"data": _("Event data is larger than %(n)d bytes.") % {"n": limit}})
     return json.loads(encoded)
+
+
+def data_problem(data, max_depth=MAX_DATA_DEPTH):
+    """What makes ``data`` unstorable, as a phrase ("is nested deeper than 8 levels"), or
+    None. Iterative and bounded by the depth, so neither deep nor circular data recurses."""
+    for _place, key, item, depth in walk_data(data, max_depth):
+        if depth >= max_depth and isinstance(item, (dict, list, tuple)):
+            return _("is nested deeper than %(n)d levels") % {"n": max_depth}
+        for text in (key, item):
+            if isinstance(text, str) and (problem := text_problem(text)):
+                return problem
+        if isinstance(item, float) and not math.isfinite(item):
+            return _("holds a number that is not finite (NaN or infinity)")
+    return None
+
+
+def text_problem(text):
+    """Why no database can store ``text`` (PostgreSQL refuses NUL; a lone surrogate is no
+    Unicode), as a phrase, or None."""
+    if "\x00" in text:
+        return _("holds a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("holds text that is not valid Unicode (a lone surrogate)")
+    return None
+
+
+def walk_data(value, max_depth=MAX_DATA_DEPTH):
+    """``(place, key, item, depth)`` for ``value`` and everything inside its objects and
+    lists, down to ``max_depth`` levels (iterative: no recursion limit to hit). ``place``
+    reads like ``user.emails[0]``; ``key`` is the item's key in its object, else None."""
+    stack = [("", None, value, 0)]
+    while stack:
+        place, key, item, depth = stack.pop()
+        yield place, key, item, depth
+        if depth >= max_depth:
+            continue
+        if isinstance(item, dict):
+            stack.extend(
+                (f"{place}.{k}" if place else str(k), k, v, depth + 1) for k, v in item.items()
+            )
+        elif isinstance(item, (list, tuple)):
+            stack.extend((f"{place}[{i}]", None, v, depth + 1) for i, v in enumerate(item))
+
+
+# The shape of an address (local@domain.tld), however it is dressed: any case, a fullwidth
+# or percent-encoded "@", HTML entities. A TLD of letters keeps "pkg@1.2.3" and "@handle" out.
+# The "@" is found first (a look-behind for one local-part character), so a long text
+# without an address costs one pass, not one per starting position.
+_EMAIL_ADDRESS = re.compile(
+    r"(?<=[\w.!#$%&'*+/=?^`{|}~\"-])@[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[\w-]+)"
+)
+_CAMEL_HUMP = re.compile(r"([a-z])([A-Z])")
+_WORDS = re.compile(r"[a-z]+")
+
+
+def email_address_in(value, max_depth=MAX_DATA_DEPTH):
+    """Where ``value`` (text, or data of objects and lists) holds an email address: text
+    that looks like one (as a value or a key), or a key naming one (``email``, ``Email``,
+    ``e-mail``, ``user_email``, ``emailAddress``, ``mail``). The place, e.g. ``user.email``
+    (``""`` for ``value`` itself), or None."""
+    for place, key, item, _depth in walk_data(value, max_depth):
+        if isinstance(key, str) and (_names_email(key) or _looks_like_email(key)):
+            return place
+        if isinstance(item, str) and _looks_like_email(item):
+            return place
+    return None
+
+
+def _plain(text):
+    text = unicodedata.normalize("NFKC", text)
+    return html.unescape(unquote(text)) if ("%" in text or "&" in text) else text
+
+
+def _looks_like_email(text):
+    if not any(mark in text for mark in "@%&\uff20\ufe6b"):  # "@" in any dress, cheaply
+        return False
+    return _EMAIL_ADDRESS.search(_plain(text)) is not None
+
+
+def _names_email(key):
+    words = _WORDS.findall(_CAMEL_HUMP.sub(r"\1 \2", unicodedata.normalize("NFKC", key)).lower())
+    return any("email" in word or word == "mail" for word in words)
 
 
 def clean_value(value):
