@@ -16,6 +16,7 @@ from wagtail_flows.engine.enroll import enroll_audience, run_job_batch
 from wagtail_flows.engine.sweeps import run_sweep
 from wagtail_flows.engine.tasks import (
     ADVANCE_BATCH_FUNC,
+    ADVANCE_ENROLLMENT_FUNC,
     ENROLLMENT_JOB_FUNC,
     run_enrollment_job_task,
 )
@@ -188,7 +189,7 @@ def test_a_large_audience_enters_due_now_and_advances_one_batch_per_task(
     assert {r.status for r in Enrollment.objects.filter(flow=flow)} == {"active"}
     batches = _queued(ADVANCE_BATCH_FUNC)
     assert sorted(len(task["args"][0]) for task in batches) == [1, 2, 2]
-    assert not _queued("wagtail_flows.engine.advance.advance_enrollment")
+    assert not _queued(ADVANCE_ENROLLMENT_FUNC)
 
     run_queued_tasks()
     waiting = Enrollment.objects.filter(flow=flow, status="waiting", current_step__gt="")

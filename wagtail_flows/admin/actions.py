@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 
 from django import forms
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -359,6 +358,9 @@ def contact_export(request, pk):
     return response
 
 
+ERASE_TEMPLATE = "wagtail_flows/admin/contact_erase.html"
+
+
 @require_http_methods(["GET", "POST"])
 def contact_erase(request, pk):
     contact, denied = _contact_view(request, pk, "delete")
@@ -368,26 +370,49 @@ def contact_erase(request, pk):
         _erase(contact, request.user)
         messages.success(request, _("The contact is erased; their address will not be emailed."))
         return redirect(modeladmin_url(CONTACTS_BASE_URL, "index"))
-    url = reverse("wagtail_flows_admin:contact_erase", args=[contact.pk])
-    effects = [
-        _("Everything we hold on %s is deleted: profile, events, emails, runs and lists.")
-        % contact.email,
-        _("Only a hashed entry remains, so that this address is never emailed again."),
-        _("This cannot be undone. Download the GDPR export first if the person asked for it."),
+    counts = gdpr.holdings(contact).counts()
+    return TemplateResponse(
+        request,
+        ERASE_TEMPLATE,
+        {
+            "page_title": _("Erase"),
+            "page_subtitle": str(contact),
+            "header_icon": "user",
+            "contact": contact,
+            "erased": erase_lines(counts),
+            "mentions": counts["form_mentions"],
+            "data_mentions": counts["data_mentions"],
+            "cancel_url": modeladmin_url(CONTACTS_BASE_URL, "edit", contact.pk),
+            "action_url": reverse("wagtail_flows_admin:contact_erase", args=[contact.pk]),
+        },
+    )
+
+
+def erase_lines(counts):
+    """What the erase deletes, store by store, in words: (label, count)."""
+    queued, finished = counts["queued_tasks"], counts["finished_tasks"]
+    return [
+        (_("Events on their timeline"), counts["events"]),
+        (_("Runs through flows, with their step log"), counts["enrollments"]),
+        (_("Emails sent or queued"), counts["messages"]),
+        (_("List memberships"), counts["memberships"]),
+        (_("Form submissions (Wagtail forms)"), counts["form_submissions"]),
+        (
+            _("Background-queue records (django-q2): %(queued)s queued, %(finished)s finished")
+            % {"queued": f"{queued:,}", "finished": f"{finished:,}"},
+            queued + finished,
+        ),
     ]
-    return _contact_confirm(request, contact, url, _("Erase"), effects, serious=True)
 
 
 def _erase(contact, user):
-    """Erase, and keep the address out of the audit log too: modeladmin's entries for the
-    contact are labelled with it, so they are relabelled with the contact's number only."""
-    pk, label = contact.pk, _("Contact #%s (erased)") % contact.pk
+    """Erase, writing to the audit log that it happened and what it deleted (counts only);
+    ``gdpr.erase_contact`` labels the contact's entries with its number, never the address."""
     with transaction.atomic():
-        log(contact, "wagtail_flows.erase", user=user, title=label)
-        gdpr.erase_contact(contact)
-        content_type = ContentType.objects.get_for_model(Contact)
-        entries = ModelLogEntry.objects.filter(content_type=content_type, object_id=str(pk))
-        entries.update(label=label)
+        entry = log(contact, "wagtail_flows.erase", user=user, title=gdpr.erased_label(contact.pk))
+        counts = gdpr.erase_contact(contact)
+        if entry is not None:
+            ModelLogEntry.objects.filter(pk=entry.pk).update(data={"erased": counts})
 
 
 def register_admin_log_actions(actions):

@@ -112,13 +112,11 @@ class Effects:
             return response.status
 
     def enqueue_advance(self, enrollment_id):
-        from django_q.tasks import async_task
+        from wagtail_flows.engine.queue import ADVANCE_ENROLLMENT_FUNC, enqueue
 
         transaction.on_commit(
-            lambda: async_task(
-                "wagtail_flows.engine.advance.advance_enrollment",
-                enrollment_id,
-                task_name=f"flows-advance-{enrollment_id}",
+            lambda: enqueue(
+                ADVANCE_ENROLLMENT_FUNC, enrollment_id, task_name=f"flows-advance-{enrollment_id}"
             )
         )
 

@@ -2,6 +2,9 @@
 
 django-q2 delivers at least once: every task here is safe to run twice or concurrently,
 because the state lives in our own tables (claims, cursors, unique constraints).
+
+Each task takes ids and returns ids or counts: django-q2 stores both, pickled, in its task
+table, where a returned Enrollment (its contact cached on it) would outlive a GDPR erase.
 """
 
 import logging
@@ -14,7 +17,9 @@ from django.utils.dateparse import parse_datetime
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.queue import (  # noqa: F401  (task names, for callers)
     ADVANCE_BATCH_FUNC,
+    ADVANCE_ENROLLMENT_FUNC,
     DISPATCH_BATCH_FUNC,
+    DISPATCH_EVENT_FUNC,
     ENROLLMENT_JOB_FUNC,
     SWEEP_FUNC,
     SWEEP_NAME,
@@ -82,6 +87,25 @@ def ensure_schedule(using="default"):
         if changed:
             schedule.save(using=using, update_fields=changed)
         return schedule, False
+
+
+# --- one event, one run ----------------------------------------------------------------------
+
+
+def dispatch_event_task(event_id):
+    """Dispatch one event just recorded; the ids of the runs it started."""
+    from wagtail_flows.engine.dispatch import dispatch_event
+
+    return [enrollment.pk for enrollment in dispatch_event(event_id)]
+
+
+def advance_enrollment_task(enrollment_id):
+    """Advance one run (a waiting branch woken by an event); its id, or None if another
+    worker held it or it had ended."""
+    from wagtail_flows.engine.advance import advance_enrollment
+
+    enrollment = advance_enrollment(enrollment_id)
+    return enrollment.pk if enrollment is not None else None
 
 
 # --- batches ---------------------------------------------------------------------------------
