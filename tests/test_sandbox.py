@@ -138,16 +138,27 @@ def test_newsletter_form_signs_a_visitor_up(sandbox):
     assert newsletter["submissions"] == 1
 
 
+def test_newsletter_sign_up_asks_to_confirm_before_any_marketing_email(sandbox):
+    newsletter = sandbox["newsletter"]
+    asked = newsletter["before_confirming"]
+    assert "Subject: Please confirm your subscription to Green Spoon" in asked
+    assert "Welcome to Green Spoon" not in asked
+    assert newsletter["confirm_page"] == [200, True]  # GET: a button, nothing changed yet
+    assert newsletter["confirmed"] == [200, True]
+
+
 def test_newsletter_sign_up_starts_the_welcome_series_and_sends_the_welcome_email(sandbox):
     newsletter = sandbox["newsletter"]
     assert newsletter["enrolled_in"] == ["Welcome series"]
     assert "Welcome to Green Spoon, Ann" in newsletter["emails_sent"]
 
 
-def test_landing_page_form_gives_the_discount_code_and_emails_it(sandbox):
+def test_landing_page_form_gives_the_discount_code_and_emails_it_once_confirmed(sandbox):
     landing = sandbox["landing"]
     assert landing["post_status"] == 200
     assert landing["shows_code"]
+    assert "Subject: Your code: WELCOME10" not in landing["before_confirming"]
+    assert landing["confirmed"] == [200, True]
     assert "To: bob@example.com" in landing["emails_sent"]
     assert "Subject: Your code: WELCOME10" in landing["emails_sent"]
 
@@ -429,6 +440,7 @@ def visit_pages(client):
 def visit_forms(client):
     from demo.models import FormPage, LandingPage
     from django.conf import settings
+    from django.test import Client
     from wagtail.contrib.forms.models import FormSubmission
 
     from wagtail_flows.models import Enrollment
@@ -438,22 +450,46 @@ def visit_forms(client):
     signed_up = client.post(
         newsletter.url, {"email": "ann@example.com", "first_name": "Ann", "consent": "on"}
     )
+    before = sent_emails(settings.EMAIL_FILE_PATH)
+    anns = confirm_by_email(client, before, [])  # Ann clicks the link in her inbox
     newsletter_facts = {
         "get_status": form.status_code,
         "has_email_input": b'type="email"' in form.content,
         "post_status": signed_up.status_code,
         "thanked": b"on the list" in signed_up.content,
         "submissions": FormSubmission.objects.filter(page=newsletter).count(),
+        "before_confirming": before,
+        **anns,
         "enrolled_in": [e.flow.name for e in Enrollment.objects.all()],
         "emails_sent": sent_emails(settings.EMAIL_FILE_PATH),
     }
     discount = client.post(landing.url, {"email": "bob@example.com", "consent": "on"})
+    before = sent_emails(settings.EMAIL_FILE_PATH)
+    # Bob confirms from his own phone: Ann's browser stays hers.
+    bobs = confirm_by_email(Client(headers=client.headers), before, [anns])
     landing_facts = {
         "post_status": discount.status_code,
         "shows_code": landing.discount_code.encode() in discount.content,
+        "before_confirming": before,
+        **bobs,
         "emails_sent": sent_emails(settings.EMAIL_FILE_PATH),
     }
     return {"newsletter": newsletter_facts, "landing": landing_facts}
+
+
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/flows/e/confirm/[^/\s]+/)")
+
+
+def confirm_by_email(browser, emails, used):
+    """Open the newest confirmation link in the emails (not one of ``used``), then press
+    its button, as the person does."""
+    (path,) = set(CONFIRM_LINK.findall(emails)) - {u["path"] for u in used}
+    shown, pressed = browser.get(path), browser.post(path)
+    return {
+        "path": path,
+        "confirm_page": [shown.status_code, b"Yes, subscribe me" in shown.content],
+        "confirmed": [pressed.status_code, b"You are subscribed" in pressed.content],
+    }
 
 
 def sent_emails(directory):

@@ -14,6 +14,7 @@ from django.test import Client
 from wagtail.contrib.forms.models import AbstractFormSubmission
 
 from tests.factories import make_form_page, make_standard_page
+from tests.test_tracking_forms import single_opt_in
 from tests.testapp.models import FormPage
 from wagtail_flows import receivers
 from wagtail_flows.models import Contact
@@ -70,6 +71,7 @@ def test_a_custom_submission_model_is_captured_with_the_visitors_earlier_views(
 ):
     browser = Client(headers={"user-agent": BROWSER})
     rules = make_standard_page("Contest rules")
+    single_opt_in()
     browser.get(rules.url)
     response = browser.post(
         contest_page.url,

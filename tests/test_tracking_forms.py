@@ -5,11 +5,12 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from wagtail.contrib.forms.models import FormSubmission
+from wagtail.models import Site
 
 from tests.factories import ContactFactory, make_form_page, make_standard_page
 from wagtail_flows import capture as tracking
 from wagtail_flows.capture.forms import FlowsFormMixin
-from wagtail_flows.models import Contact, Event, Visitor
+from wagtail_flows.models import ConsentSettings, Contact, Event, Visitor
 
 pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (Windows NT 10.0) Firefox/128.0"
@@ -36,9 +37,17 @@ def visitor_of(client):
     return tracking.VisitorCookie.loads(client.cookies["flows_vid"].value)
 
 
+def single_opt_in():
+    """The site owner switched "Require double opt-in" off (tests/test_consent.py has it on)."""
+    consent = ConsentSettings.for_site(Site.objects.get(is_default_site=True))
+    consent.require_double_opt_in = False
+    consent.save()
+
+
 def test_a_newsletter_signup_creates_a_subscribed_contact_with_its_earlier_visits(
     browser, form_page
 ):
+    single_opt_in()
     blog = make_standard_page("Blog")
     browser.get(blog.url)
     submit(browser, form_page, email="Ann@Example.com", first_name="Ann", **{CONSENT: "on"})
@@ -67,11 +76,15 @@ def test_without_the_consent_tick_the_contact_is_not_subscribed(browser, form_pa
     assert not contact.can_receive_email()
 
 
-def test_an_unsubscribed_contact_who_opts_in_again_is_subscribed(browser, form_page):
+def test_an_unsubscribed_contact_who_ticks_the_box_again_stays_unsubscribed_until_confirming(
+    browser, form_page
+):
+    single_opt_in()  # even then: a form alone never re-subscribes (issue #14)
     contact = ContactFactory(email="cy@example.com", status="unsubscribed")
     submit(browser, form_page, email="cy@example.com", **{CONSENT: "on"})
     contact.refresh_from_db()
-    assert contact.status == "subscribed"
+    assert contact.status == "unsubscribed"
+    assert contact.consents.get().method == "double_opt_in"
 
 
 def test_a_bounced_contact_stays_bounced(browser, form_page):

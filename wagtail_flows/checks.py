@@ -21,7 +21,9 @@ def check_settings(app_configs, **kwargs):
 
 def _check_required_apps():
     errors = []
-    for module in ("django_q", "taggit", "wagtail.contrib.forms", "wagtail_modeladmin"):
+    required = ("django_q", "taggit", "wagtail.contrib.forms", "wagtail_modeladmin")
+    # wagtail.contrib.settings: Settings → Email consent (double opt-in), models/consent.py
+    for module in (*required, "wagtail.contrib.settings"):
         if not apps.is_installed(module):
             errors.append(
                 Error(

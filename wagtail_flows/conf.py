@@ -33,7 +33,17 @@ DEFAULTS = {
     "EMAIL_FIELD_NAMES": ("email", "e_mail", "email_address", "your_email"),
     # Checkbox fields with one of these names are the marketing-consent opt-in.
     "CONSENT_FIELD_NAMES": ("consent", "subscribe", "newsletter", "opt_in", "marketing"),
+    # --- consent (double opt-in; docs/capture.md) ------------------------------------------
+    # A confirmation link works for this many days after it was sent.
+    "CONSENT_CONFIRMATION_DAYS": 7,
+    # No second confirmation email to one address within this many minutes (resubmissions).
+    "CONSENT_RESEND_MINUTES": 10,
+    # ... and at most this many confirmation emails to one address in 24 hours.
+    "CONSENT_MAX_EMAILS_PER_DAY": 3,
     "BEACON_RATE_LIMIT": 60,  # events per visitor per minute
+    # Events per client address (REMOTE_ADDR; an IPv6 /64) per minute, all its cookies
+    # together; None: no per-address limit. Behind a proxy, REMOTE_ADDR must be the client's.
+    "BEACON_RATE_LIMIT_PER_ADDRESS": 300,
     "MAX_EVENT_DATA_BYTES": 8192,
     # --- engine --------------------------------------------------------------------------
     "SWEEP_BATCH_SIZE": 500,

@@ -16,5 +16,6 @@ urlpatterns = [
     path("e/u/<str:token>/", email_views.email_unsubscribe, name="unsubscribe"),
     path("e/p/<str:token>/", email_views.email_preferences, name="preferences"),
     path("e/v/<str:token>/", email_views.email_view_in_browser, name="view_in_browser"),
+    path("e/confirm/<str:token>/", email_views.confirm_subscription, name="confirm"),
     # --- end emails ----------------------------------------------------------------------
 ]

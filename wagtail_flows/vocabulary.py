@@ -11,10 +11,18 @@ from django.utils.translation import gettext_lazy as _
 
 class ContactStatus(models.TextChoices):
     SUBSCRIBED = "subscribed", _("Subscribed")
+    # No marketing consent yet: never asked, or asked and not confirmed (double opt-in).
     PENDING = "pending", _("Pending")
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
     BOUNCED = "bounced", _("Bounced")
     COMPLAINED = "complained", _("Complained")
+
+
+class ConsentMethod(models.TextChoices):
+    """How a contact's marketing consent was given (``ConsentRecord.method``)."""
+
+    DOUBLE_OPT_IN = "double_opt_in", _("Confirmed by email (double opt-in)")
+    SINGLE_OPT_IN = "single_opt_in", _("Ticked on a form (single opt-in)")
 
 
 class Stage(models.TextChoices):

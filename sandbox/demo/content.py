@@ -169,7 +169,10 @@ NEWSLETTER = {
     "title": "Newsletter",
     "slug": "newsletter",
     "intro": "<p>One email a week: what to sow, what to cook, and nothing else.</p>",
-    "thank_you_text": "<p>You're on the list. A welcome email is on its way.</p>",
+    "thank_you_text": (
+        "<p>Almost on the list: we've emailed you a link. Confirm your address with it, "
+        "and your welcome email is on its way.</p>"
+    ),
     "fields": SIGNUP_FIELDS,
 }
 
@@ -179,7 +182,10 @@ LANDING = {
     "headline": "Get 10% off your first order",
     "intro": "<p>Sign up and we send you a code for 10% off anything in the shop.</p>",
     "discount_code": "WELCOME10",
-    "thank_you_text": "<p>Use it at checkout. We've also emailed it to you.</p>",
+    "thank_you_text": (
+        "<p>Use it at checkout. Confirm your address with the link we've just emailed you, "
+        "and we'll email you the code too.</p>"
+    ),
     "fields": [
         ("Email", "email", True, "email"),
         ("First name", "singleline", False, "first_name"),

@@ -7,7 +7,10 @@ wrapper (``capture.pages``) or ``FlowsFormMixin``."""
 import logging
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.html import strip_tags
 
+from wagtail_flows.capture.consent import ask_for_consent
 from wagtail_flows.capture.pages import bind_request, current_request
 from wagtail_flows.capture.visitors import (
     capture_allowed,
@@ -38,25 +41,39 @@ class FlowsFormMixin:
 
 
 def capture_form_submission(submission):
-    """A Wagtail form submission from any form page → ``form_submitted`` on its contact."""
+    """A Wagtail form submission from any form page → ``form_submitted`` on its contact;
+    a ticked consent box asks for consent (``capture.consent``: proof, double opt-in)."""
     page = submission.page.specific
     data = dict(submission.form_data)
     fields = list(page.get_form_fields()) if hasattr(page, "get_form_fields") else []
     email_name = _email_field(fields, data)
     email = data.pop(email_name, "") if email_name else ""
-    contact = _form_contact(email, data, page)
-    if contact is not None and _has_consent(fields, data):
-        contact.subscribe()
-    visitor = _form_visitor(current_request(), contact)
-    return record_event(
-        EventKind.FORM_SUBMITTED,
-        contact=contact,
-        visitor=visitor,
-        page=page,
-        name=page.title,
-        object_id=submission.pk,
-        data=_form_data(data),
-    )
+    request = current_request()
+    # One transaction: the consent request names the submission before dispatch (after
+    # commit) decides whether marketing flows may take it yet.
+    with transaction.atomic():
+        contact = _form_contact(email, data, page)
+        visitor = _form_visitor(request, contact)
+        event = record_event(
+            EventKind.FORM_SUBMITTED,
+            contact=contact,
+            visitor=visitor,
+            page=page,
+            name=page.title,
+            object_id=submission.pk,
+            data=_form_data(data),
+        )
+        consent_field = _consent_field(fields, data)
+        if contact is not None and consent_field is not None:
+            ask_for_consent(
+                contact,
+                wording=consent_wording(consent_field),
+                page=page,
+                request=request,
+                event=event,
+                source=f"form: {page.title}",
+            )
+    return event
 
 
 def _email_field(fields, data):
@@ -89,14 +106,21 @@ def _fill_names(contact, data):
         contact.save(update_fields=changed)
 
 
-def _has_consent(fields, data):
+def _consent_field(fields, data):
+    """The ticked marketing-consent checkbox of the form, if any."""
     for field in fields:
         if field.field_type != "checkbox" or not data.get(field.clean_name):
             continue
         words = f"_{field.clean_name}_"
         if any(f"_{name}_" in words for name in flows_settings.CONSENT_FIELD_NAMES):
-            return True
-    return False
+            return field
+    return None
+
+
+def consent_wording(field):
+    """The consent box as the form showed it: its label, and its help text below."""
+    parts = (str(field.label or "").strip(), strip_tags(str(field.help_text or "")).strip())
+    return "\n".join(part for part in parts if part)
 
 
 def _form_visitor(request, contact):

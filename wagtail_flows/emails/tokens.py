@@ -40,3 +40,33 @@ def read_token(token, purpose):
     if not value.startswith(purpose) or not value[len(purpose) :].isdigit():
         raise BadToken("token made for another link")
     return int(value[len(purpose) :])
+
+
+# --- consent confirmation (double opt-in) ----------------------------------------------------
+# A token names one consent request and the moment it was issued, under a salt of its own.
+# Its age is checked against our own clock (``timezone.now``), not the signer's, so an expiry
+# can be tested by moving that clock.
+
+CONFIRM_SALT = "wagtail_flows.consent-confirmation"
+
+
+class ExpiredToken(BadToken):
+    """The token is genuine but older than its lifetime."""
+
+
+def make_confirm_token(request_id, issued_at):
+    return signing.Signer(salt=CONFIRM_SALT).sign(
+        f"{int(request_id)}.{int(issued_at.timestamp())}"
+    )
+
+
+def read_confirm_token(token, *, now, max_age):
+    """The consent request id a confirmation token names; BadToken or ExpiredToken."""
+    try:
+        value = signing.Signer(salt=CONFIRM_SALT).unsign(str(token))
+        request_id, issued = (int(part) for part in value.split("."))
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise BadToken("bad signature") from error
+    if now.timestamp() - issued > max_age.total_seconds():
+        raise ExpiredToken("expired")
+    return request_id

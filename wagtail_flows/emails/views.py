@@ -1,9 +1,12 @@
 """The public endpoints of emails (open pixel, click redirect, unsubscribe, preferences,
-view in browser) and the editor's "Send a test" view.
+view in browser, consent confirmation) and the editor's "Send a test" view.
 
 Every public link carries a signed token naming one message and one purpose; anything else
-is a 404 and changes nothing. Unsubscribe follows RFC 8058: GET only shows a confirmation
-(mail scanners follow links), POST unsubscribes with no cookie needed and answers 200.
+is a 404 and changes nothing. (The consent confirmation's token names a consent request
+instead: a bad one is a 400, an expired one a 410, each with a page saying so.)
+Unsubscribe follows RFC 8058: GET only shows a confirmation (mail scanners follow links),
+POST unsubscribes with no cookie needed and answers 200. Confirming a subscription likewise
+takes a POST from the page its GET shows.
 """
 
 import base64
@@ -16,11 +19,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from wagtail_flows.capture.consent import client_ip
 from wagtail_flows.capture.visitors import identify, set_visitor_cookie
 from wagtail_flows.emails import tokens
+from wagtail_flows.emails.confirmation import site_name
 from wagtail_flows.emails.rendering import render_email
-from wagtail_flows.models import ContactList, Message
-from wagtail_flows.models.contacts import EventKind
+from wagtail_flows.models import ConsentRecord, ContactList, Message
+from wagtail_flows.models.consent import confirmation_lifetime
+from wagtail_flows.models.contacts import ContactStatus, EventKind
 from wagtail_flows.models.events import record_event
 from wagtail_flows.models.messages import MessageStatus
 
@@ -155,5 +161,63 @@ def email_view_in_browser(request, token):
     context = message.enrollment.context if message.enrollment_id else {}
     rendered = render_email(revision, message.contact, message=message, context=context)
     response = HttpResponse(rendered.html)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# --- consent confirmation (double opt-in) ----------------------------------------------------
+
+
+@csrf_exempt  # the signed token in the URL is the credential; no session is involved
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm_subscription(request, token):
+    """The link in a confirmation email. GET only shows a Confirm button (mail scanners
+    fetch links, so a GET changes nothing); the POST subscribes the contact and dates the
+    proof. A forged or cut link is a 400, an expired one or one that can no longer be
+    confirmed a 410; neither changes anything."""
+    try:
+        record_id = tokens.read_confirm_token(
+            token, now=timezone.now(), max_age=confirmation_lifetime()
+        )
+    except tokens.ExpiredToken:
+        return _confirm_page(request, "expired", status=410)
+    except tokens.BadToken:
+        return _confirm_page(request, "invalid", status=400)
+    record = ConsentRecord.objects.select_related("contact", "site").filter(pk=record_id).first()
+    if record is None:  # the contact was erased since
+        return _confirm_page(request, "gone", status=410)
+    if record.confirmed_at is None and request.method == "POST":
+        _confirm(request, record)
+    if record.confirmed_at is not None and record.contact.status == ContactStatus.SUBSCRIBED:
+        response = _confirm_page(request, "confirmed", record=record)
+        return set_visitor_cookie(request, response)
+    if record.confirmed_at is not None or not _may_confirm(record):
+        return _confirm_page(request, "gone", status=410)  # e.g. unsubscribed since: stays so
+    return _confirm_page(request, "ask", record=record)
+
+
+def _confirm(request, record):
+    record.confirm(ip=client_ip(request))
+    record.refresh_from_db(fields=["confirmed_at"])  # a concurrent click may have done it
+    if record.confirmed_at is not None:
+        identify(request, record.contact)  # the click proves the mailbox, as an email click
+
+
+def _may_confirm(record):
+    contact = record.contact
+    return contact.email == record.email and contact.can_receive_email(transactional=True)
+
+
+def _confirm_page(request, state, *, record=None, status=200):
+    context = {
+        "state": state,
+        "email": record.email if record else "",
+        "site_name": site_name(record.site if record else None),
+        "days": confirmation_lifetime().days,
+    }
+    response = TemplateResponse(
+        request, "wagtail_flows/email/confirm.html", context, status=status
+    )
     response["X-Robots-Tag"] = "noindex"
     return response

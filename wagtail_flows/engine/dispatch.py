@@ -15,6 +15,7 @@ from wagtail_flows.flows import conditions
 from wagtail_flows.flows.kinds import trigger_event_kinds
 from wagtail_flows.flows.triggers import trigger_matches
 from wagtail_flows.models import Contact, Enrollment, Event, Flow
+from wagtail_flows.models.consent import awaiting_consent
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus, Reentry
@@ -49,13 +50,9 @@ def _events_to_dispatch(sender, event_ids, batch=False, **kwargs):
 
 
 def enqueue_dispatch(event_id):
-    from django_q.tasks import async_task
+    from wagtail_flows.engine.queue import DISPATCH_EVENT_FUNC, enqueue
 
-    async_task(
-        "wagtail_flows.engine.dispatch.dispatch_event",
-        event_id,
-        task_name=f"flows-dispatch-{event_id}",
-    )
+    enqueue(DISPATCH_EVENT_FUNC, event_id, task_name=f"flows-dispatch-{event_id}")
 
 
 def enqueue_dispatches(event_ids):
@@ -113,6 +110,8 @@ def _one_flow(flow_id, event, effects):
 def _enroll_if_triggered(flow, event, now, effects):
     if not _listens(flow, event):  # most flows: no savepoint, no query
         return None
+    if sends_marketing_email(flow) and awaiting_consent(event):
+        return None  # double opt-in: dispatched again when the contact confirms
     with _one_flow(flow.pk, event, effects):
         if _triggered(flow, event):
             return enroll(flow, event.contact, event=event, now=now, effects=effects)

@@ -1,5 +1,6 @@
 """All models; import them from here: ``from wagtail_flows.models import Contact``."""
 
+from wagtail_flows.models.consent import ConsentRecord, ConsentSettings  # noqa: F401
 from wagtail_flows.models.contacts import (  # noqa: F401
     Contact,
     ContactList,

@@ -215,12 +215,19 @@ class Contact(ClusterableModel):
         )
         return True
 
-    def subscribe(self, at=None):
-        """Record marketing consent (an explicit opt-in). Bounced/complained stay so."""
+    def subscribe(self, at=None, *, resubscribe=False):
+        """Record marketing consent: a pending contact becomes subscribed. One who
+        unsubscribed comes back only with ``resubscribe`` — their confirmed click
+        (``ConsentRecord.confirm``), never a form by itself. Bounced/complained stay so.
+
+        Forms and your own sign-up views ask through ``capture.consent.ask_for_consent``,
+        which keeps the proof and applies the site's double opt-in."""
         at = at or now()
-        stopped = [ContactStatus.SUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED]
+        stays = [ContactStatus.SUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.COMPLAINED]
+        if not resubscribe:
+            stays.append(ContactStatus.UNSUBSCRIBED)
         return self._set_where(
-            {"status__in": stopped}, status=ContactStatus.SUBSCRIBED, consent_at=at
+            {"status__in": stays}, status=ContactStatus.SUBSCRIBED, consent_at=at
         )
 
     def unsubscribe(self, reason=""):

@@ -46,6 +46,14 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Set on a consent confirmation email (double opt-in): delivery renders it as one.
+    consent = models.ForeignKey(
+        "wagtail_flows.ConsentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
     to_email = models.EmailField(max_length=254)
     subject = models.CharField(max_length=998, blank=True)
     subject_override = models.CharField(max_length=255, blank=True)

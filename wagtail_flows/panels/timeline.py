@@ -24,12 +24,13 @@ from wagtail_flows.flows.tree import FlowTree
 @dataclass
 class TimelineEntry:
     at: datetime
-    kind: str  # "event", "message" or "enrollment"
+    kind: str  # "event", "message", "enrollment" or "consent"
     title: str
     detail: str = ""
     url: str = ""
     path: list = field(default_factory=list)  # PathStep of a flow run
     now: str = ""  # where an open run is now
+    proof: list = field(default_factory=list)  # (label, value) of a consent record
 
 
 @dataclass
@@ -41,7 +42,7 @@ class PathStep:
 
 
 def contact_timeline(contact, limit=50, user=None):
-    """The newest ``limit`` entries: three bounded queries, merged by date."""
+    """The newest ``limit`` entries: four bounded queries, merged by date."""
     if not contact.pk:
         return []
     finder = AdminURLFinder(user)
@@ -49,6 +50,7 @@ def contact_timeline(contact, limit=50, user=None):
         *_events(contact, limit),
         *_messages(contact, limit),
         *_enrollments(contact, limit, finder),
+        *_consents(contact, limit),
     ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
@@ -75,6 +77,46 @@ def _messages(contact, limit):
             parts.append(_("from “%s”") % message.flow)
         at = message.sent_at or message.created_at
         yield TimelineEntry(at, "message", title, ", ".join(parts))
+
+
+CONSENT_TITLES = {
+    "confirmed": gettext_lazy("Marketing consent given"),
+    "awaiting confirmation": gettext_lazy("Asked to subscribe: awaiting confirmation"),
+    "expired": gettext_lazy("Asked to subscribe: not confirmed"),
+}
+
+
+def _consents(contact, limit):
+    """Each consent request with its proof: where, which words, when and from where."""
+    for record in contact.consents.order_by("-requested_at", "-pk")[:limit]:
+        title = CONSENT_TITLES[record.state]
+        at = record.confirmed_at or record.requested_at
+        yield TimelineEntry(
+            at, "consent", str(title), record.get_method_display(), proof=consent_proof(record)
+        )
+
+
+def consent_proof(record):
+    """The proof of one consent record as (label, value) lines, the empty ones left out."""
+
+    def when(value, ip):
+        if value is None:
+            return ""
+        stamp = date_format(localtime(value), "DATETIME_FORMAT")
+        return _("%(when)s from %(ip)s") % {"when": stamp, "ip": ip} if ip else stamp
+
+    page = record.page_title
+    if record.page_url:
+        page = f"{page} ({record.page_url})".strip()
+    lines = [
+        (_("Address"), record.email),
+        (_("Form or page"), page),
+        (_("Wording shown"), record.wording),
+        (_("Requested"), when(record.requested_at, record.requested_ip)),
+        (_("Confirmation sent"), when(record.confirmation_sent_at, "")),
+        (_("Confirmed"), when(record.confirmed_at, record.confirmed_ip)),
+    ]
+    return [(label, value) for label, value in lines if value]
 
 
 def _enrollments(contact, limit, finder):
