@@ -4,12 +4,14 @@ inlined once per revision and each message only substitutes."""
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from wagtail.images.models import Image
 from wagtail.images.tests.utils import get_test_image_file
+from wagtail.models import GroupPagePermission
 from wagtail.test.utils.form_data import (
     nested_form_data,
     querydict_from_html,
@@ -17,6 +19,7 @@ from wagtail.test.utils.form_data import (
     streamfield,
 )
 
+from tests.conftest import make_staff_user
 from tests.factories import ContactFactory, make_email_library, make_email_page
 from wagtail_flows.admin.send_test import SEND_TEST_URL_NAME
 from wagtail_flows.emails import merge_tags
@@ -249,16 +252,54 @@ def test_editor_sends_a_test_of_the_draft(admin_client):
     assert admin_client.get(send_url).status_code == 200
     response = admin_client.post(send_url, {"to": "bo@example.com, cy@example.com"})
     assert response.status_code == 302
-    [sent] = mail.outbox
-    assert sent.subject == "[Test] Draft subject"
-    assert set(sent.to) == {"admin@example.com", "bo@example.com", "cy@example.com"}
+    assert [sent.subject for sent in mail.outbox] == ["[Test] Draft subject"] * 3
+    assert [sent.to for sent in mail.outbox] == [
+        ["bo@example.com"],
+        ["cy@example.com"],
+        ["admin@example.com"],
+    ]
     assert Message.objects.count() == 0  # a test send is not a message to a contact
+
+
+def test_each_test_recipient_gets_a_message_of_their_own_personalised_for_them(client):
+    editor = make_staff_user("dee")
+    editor.first_name = "Dee"
+    editor.save()
+    page = make_email_page(subject="For {{ contact.first_name }} at {{ contact.email }}")
+    GroupPagePermission.objects.create(
+        group=editor.groups.get(),
+        page=page,
+        permission=Permission.objects.get(codename="change_page"),
+    )
+    client.force_login(editor)
+    response = client.post(
+        reverse(SEND_TEST_URL_NAME, args=[page.pk]),
+        {"to": "Bo@example.com; bo@example.com\ncy@example.com, DEE@example.com"},
+    )
+    assert response.status_code == 302
+    assert [(sent.to, sent.subject) for sent in mail.outbox] == [
+        (["Bo@example.com"], "[Test] For Ann at Bo@example.com"),
+        (["cy@example.com"], "[Test] For Ann at cy@example.com"),
+        (["DEE@example.com"], "[Test] For Dee at DEE@example.com"),
+    ]
+    assert all(sent.cc == [] and sent.bcc == [] for sent in mail.outbox)
+    assert "bo@example.com" not in mail.outbox[1].message().as_string().lower()
+
+
+def test_a_test_goes_to_at_most_ten_addresses_besides_yours(admin_client):
+    page = make_email_page()
+    many = ", ".join(f"person{n}@example.com" for n in range(11))
+    response = admin_client.post(reverse(SEND_TEST_URL_NAME, args=[page.pk]), {"to": many})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Also send to: A test goes to at most 10 addresses besides yours (11 given)." in body
+    assert mail.outbox == []
 
 
 def test_a_bad_test_address_is_named_and_nothing_is_sent(admin_client):
     page = make_email_page()
     response = admin_client.post(reverse(SEND_TEST_URL_NAME, args=[page.pk]), {"to": "nope"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "“nope” is not an email address." in response.content.decode()
     assert mail.outbox == []
 

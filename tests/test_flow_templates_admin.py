@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import make_staff_user
+from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
 from tests.factories import make_form_page
 from wagtail_flows.flow_templates.builder import email_pages
 from wagtail_flows.models import EmailPage, Flow
@@ -52,7 +52,7 @@ def test_using_a_template_creates_the_draft_flow_and_emails_then_opens_the_flow(
 
 def test_a_missing_setting_is_named_and_nothing_is_created(admin_client):
     response = admin_client.post(GALLERY + "upsell/", {"sku": "", "wait_days": "7"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "This field is required" in response.content.decode()
     assert not Flow.objects.exists() and not EmailPage.objects.exists()
 
@@ -70,8 +70,8 @@ def test_people_who_may_not_add_flows_cannot_use_templates(client):
     assert not Flow.objects.exists()
 
 
-def test_an_editor_who_may_add_flows_can_use_templates(client, flows_editor):
-    client.force_login(flows_editor)
+def test_an_editor_who_may_add_flows_and_lists_can_use_templates(client):
+    client.force_login(make_staff_user("planner", *EDITOR_PERMISSIONS, "add_contactlist"))
     assert client.get(GALLERY).status_code == 200
     response = client.post(GALLERY + "purchase-list-move/", {})
     assert response.status_code == 302 and Flow.objects.count() == 1

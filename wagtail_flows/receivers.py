@@ -98,3 +98,16 @@ def _connect_engine():
 
 _connect_engine()
 # --- end engine-core -----------------------------------------------------------------------------
+
+
+# --- emails: email pages stay private (models/email_pages.py) after every migrate ----------------
+def _keep_email_pages_private(sender, using="default", **kwargs):
+    if sender.name != "wagtail_flows":
+        return
+    from wagtail_flows.models.email_pages import keep_email_pages_private
+
+    keep_email_pages_private(using=using)
+
+
+post_migrate.connect(_keep_email_pages_private, dispatch_uid="wagtail_flows_private_emails")
+# --- end emails ----------------------------------------------------------------------------------

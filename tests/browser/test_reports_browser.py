@@ -62,6 +62,35 @@ def test_a_marketer_tests_a_flow_without_sending_anything(live_server, page, mar
     page.screenshot(path=str(artifacts / "tester.png"), full_page=True)
 
 
+def test_a_flow_viewer_who_may_not_see_contacts_tests_with_the_sample(
+    live_server, page, artifacts
+):
+    from tests.conftest import make_staff_user
+    from wagtail_flows.models import Contact
+
+    history = build_history()
+    make_staff_user("viewer", "view_flow")
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    log_in(page, live_server, "viewer", "password")
+    page.goto(f"{live_server.url}/admin/flows/reports/{history.flow.pk}/test/")
+    assert page.locator('[data-contact="sample"]').is_visible()
+    assert page.get_by_text("needs the permission to view contacts").is_visible()
+    assert page.locator("input[name=email]").count() == 0
+    page.click("button[name=run]")
+    page.get_by_role("heading", name="The path of a sample contact").wait_for()
+    body = page.content()
+    assert not any(c.email in body for c in Contact.objects.all())
+    page.screenshot(path=str(artifacts / "tester-sample-only.png"), full_page=True)
+
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="Preview the email").first.click()
+    preview = opened.value
+    preview.wait_for_load_state()
+    assert "contact=" not in preview.url and preview.locator("body").inner_text()
+    assert errors == []
+
+
 def add_block(page, scope, label, last=False):
     """Press a StreamField's "+" in ``scope`` and pick the block type ``label``."""
     buttons = page.locator(f"{scope} .c-sf-add-button")
@@ -93,6 +122,16 @@ def build_flow_in_the_editor(page, live_server):
     page.locator('[name="steps-2-value-no-0-value-tag"]').fill("casual")
     page.get_by_role("button", name="Save").first.click()
     page.wait_for_url(re.compile(r"/admin/flows/(\?.*)?$"))
+
+
+def confirm_in_the_browser(page, live_server):
+    """Open the link of the latest confirmation email and press its button."""
+    from django.core import mail
+
+    (path,) = set(re.findall(r"/flows/e/confirm/[^/\s]+/", mail.outbox[-1].body))
+    page.goto(f"{live_server.url}{path}")
+    page.get_by_role("button", name="Yes, subscribe me").click()
+    page.get_by_text("You are subscribed").wait_for()
 
 
 def test_a_marketer_builds_and_activates_a_flow_a_visitor_triggers_it_and_the_report_counts(
@@ -130,6 +169,7 @@ def test_a_marketer_builds_and_activates_a_flow_a_visitor_triggers_it_and_the_re
     signup.check("#id_subscribe_to_our_newsletter")
     signup.click("form [type=submit]")
     signup.wait_for_load_state()
+    confirm_in_the_browser(signup, live_server)  # double opt-in: the flow starts on the click
     visitor.close()
 
     page.goto(f"{live_server.url}/admin/flows/reports/{flow.pk}/")

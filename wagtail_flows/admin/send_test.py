@@ -1,4 +1,8 @@
-"""The email page editor's extras: the "Send a test" action, its view and its admin URL."""
+"""The email page editor's extras: the "Send a test" action, its view and its admin URL.
+
+A test goes as one message per address (no recipient sees the others), to the editor and at
+most ``MAX_TEST_ADDRESSES`` addresses typed: a test send is not a way to mail a list.
+"""
 
 from django.contrib import messages as admin_messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +20,8 @@ from wagtail_flows.emails.delivery import send_test
 from wagtail_flows.models import EmailPageMixin
 
 SEND_TEST_URL_NAME = "wagtail_flows_email_send_test"
+MAX_TEST_ADDRESSES = 10
+SEND_TEST_TEMPLATE = "wagtail_flows/email/send_test.html"
 
 
 class SendTestMenuItem(ActionMenuItem):
@@ -45,7 +51,14 @@ def email_admin_urls():
 
 def parse_addresses(raw):
     addresses = [a.strip() for a in (raw or "").replace(";", ",").replace("\n", ",").split(",")]
-    addresses = [a for a in addresses if a]
+    addresses = list(dict.fromkeys(a for a in addresses if a))
+    if len(addresses) > MAX_TEST_ADDRESSES:
+        raise ValidationError(
+            {
+                "to": _("A test goes to at most %(n)s addresses besides yours (%(given)s given).")
+                % {"n": MAX_TEST_ADDRESSES, "given": len(addresses)}
+            }
+        )
     for address in addresses:
         try:
             validate_email(address)
@@ -63,18 +76,24 @@ def send_test_view(request, page_id):
         raise Http404("Not an email page")
     if not page.permissions_for_user(request.user).can_edit():
         raise PermissionDenied
-    context = {"page": page, "to": request.POST.get("to", ""), "error": ""}
+    context = {
+        "page": page,
+        "to": request.POST.get("to", ""),
+        "error": "",
+        "max_addresses": MAX_TEST_ADDRESSES,
+    }
     if request.method == "POST":
         try:
             sent_to = send_test(page, to=parse_addresses(context["to"]), user=request.user)
         except (ValidationError, ValueError) as error:
             context["error"] = _message_of(error)
-        else:
-            admin_messages.success(
-                request, _("Test email sent to %(to)s.") % {"to": ", ".join(sent_to)}
-            )
-            return redirect("wagtailadmin_pages:edit", page.pk)
-    return TemplateResponse(request, "wagtail_flows/email/send_test.html", context)
+            return TemplateResponse(request, SEND_TEST_TEMPLATE, context, status=400)
+        admin_messages.success(
+            request,
+            _("Test email sent to %(to)s (one message each).") % {"to": ", ".join(sent_to)},
+        )
+        return redirect("wagtailadmin_pages:edit", page.pk)
+    return TemplateResponse(request, SEND_TEST_TEMPLATE, context)
 
 
 def _message_of(error):

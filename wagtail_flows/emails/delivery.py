@@ -19,7 +19,15 @@ from django.utils import timezone
 
 from wagtail_flows import signals
 from wagtail_flows.conf import flows_settings
-from wagtail_flows.emails.rendering import message_urls, render_email, render_sample
+from wagtail_flows.emails.confirmation import render_confirmation
+from wagtail_flows.emails.rendering import (
+    base_url_for,
+    message_urls,
+    personalise,
+    prepare_page,
+    render_email,
+    sample_data,
+)
 from wagtail_flows.models import Contact, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.events import record_event
@@ -169,11 +177,16 @@ def _revision_for(message):
 
 def build_email(message, *, connection=None):
     """Render the message and record its subject, links and Message-ID before sending."""
-    revision = _revision_for(message)
-    context = message.enrollment.context if message.enrollment_id else {}
-    rendered = render_email(revision, message.contact, message=message, context=context)
+    if message.consent_id:  # a consent confirmation: no tracking, no list headers
+        rendered, revision = render_confirmation(message)
+        headers = {}
+    else:
+        revision = _revision_for(message)
+        context = message.enrollment.context if message.enrollment_id else {}
+        rendered = render_email(revision, message.contact, message=message, context=context)
+        urls = message_urls(message, rendered.base_url)
+        headers = unsubscribe_headers(urls["unsubscribe_url"], message)
     message_id = message.message_id or message_id_for(message, rendered.from_email)
-    urls = message_urls(message, rendered.base_url)
     _finish(
         message,
         MessageStatus.SENDING,
@@ -188,10 +201,7 @@ def build_email(message, *, connection=None):
         from_email=rendered.from_email,
         to=[message.to_email or message.contact.email],
         reply_to=[rendered.reply_to] if rendered.reply_to else None,
-        headers={
-            "Message-ID": message_id,
-            **unsubscribe_headers(urls["unsubscribe_url"], message),
-        },
+        headers={"Message-ID": message_id, **headers},
         connection=connection,
     )
     email.attach_alternative(rendered.html, "text/html")
@@ -214,24 +224,42 @@ def _record_sent(message):
 
 
 def send_test(page, to=(), user=None):
-    """Send the page's latest draft, rendered with sample data, to the editor and ``to``.
+    """Send the page's latest draft, rendered with sample data, to the editor and ``to``:
+    one message per address, so no recipient sees the others, each personalised for its
+    own address (the editor's own with the editor's name, the others with the sample's).
 
     Returns the list of addresses it went to."""
-    recipients = list(dict.fromkeys([*(a for a in to if a), *([user.email] if user else [])]))
-    recipients = [address for address in recipients if address]
+    addresses = [*(a for a in to if a), *([user.email] if user and user.email else [])]
+    first_of = {}
+    for address in addresses:  # one message per address, however it is capitalised
+        first_of.setdefault(address.lower(), address)
+    recipients = list(first_of.values())
     if not recipients:
         raise ValueError("No address to send the test to.")
     revision = page.get_latest_revision()
     draft = revision.as_object() if revision else page
-    contact = Contact(email=recipients[0], first_name=getattr(user, "first_name", "") or "Ann")
-    rendered = render_sample(draft, contact)
+    prepared = prepare_page(draft, base_url_for(draft))  # inlined once for every recipient
+    emails = [_test_email(prepared, address, user) for address in recipients]
+    get_connection().send_messages(emails)
+    return recipients
+
+
+def _test_email(prepared, address, user):
+    own = user is not None and address.lower() == (user.email or "").lower()
+    first_name, last_name = "Ann", "Example"  # the sample contact's
+    if own:
+        first_name = getattr(user, "first_name", "") or first_name
+        last_name = getattr(user, "last_name", "")
+    contact = Contact(email=address, first_name=first_name, last_name=last_name)
+    data = sample_data(contact)
+    data.update(unsubscribe_url="#", preferences_url="#", view_in_browser_url="#")
+    rendered = personalise(prepared, contact, data=data)
     email = EmailMultiAlternatives(
         subject=f"[Test] {rendered.subject}",
         body=rendered.text,
         from_email=rendered.from_email,
-        to=recipients,
+        to=[address],
         reply_to=[rendered.reply_to] if rendered.reply_to else None,
     )
     email.attach_alternative(rendered.html, "text/html")
-    email.send()
-    return recipients
+    return email

@@ -1,12 +1,18 @@
 """The one builder: a template definition + the site owner's answers → a draft Flow and its
 draft starter emails, in one transaction (bad answers raise ValidationError naming the
-parameter, and nothing is created)."""
+parameter, and nothing is created).
+
+Given a user (the admin's gallery), it creates only what that user may create: email pages
+where Wagtail would let them add one, lists only with the permission to add lists; what is
+missing is a ``MissingPermission`` naming it, and nothing is created. The command line passes
+no user and is not limited.
+"""
 
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +24,11 @@ from wagtail_flows.flow_templates.spec import HOME, E, L, Or, P, When
 from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage, Flow
 
 _DROP = object()
+ADD_LIST = "wagtail_flows.add_contactlist"
+
+
+class MissingPermission(ValidationError):
+    """The user may not create something the template needs (the message says what)."""
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -162,6 +173,33 @@ class Resolver:
         return ContactList.objects.get_or_create(name=name)[0].pk
 
 
+class ListNames(Resolver):
+    """Resolves like the builder, writing nothing, and notes each list the template names
+    with the parameter its name came from (None for a fixed name)."""
+
+    def __init__(self, params):
+        super().__init__(params, dry=True)
+        self.names = {}
+
+    def __call__(self, data):
+        if isinstance(data, L):
+            param = data.name.name if isinstance(data.name, P) else None
+            name = self.params.get(param) if param else data.name
+            if name:
+                self.names.setdefault(name, param)
+            return None
+        return super().__call__(data)
+
+
+def list_names(template, params):
+    """{list name: parameter or None} of every list ``template`` uses with ``params``."""
+    collect = ListNames(params)
+    flow_from(template, collect, params)
+    for spec in template.emails:
+        collect(list(spec.body))
+    return collect.names
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 
@@ -172,14 +210,92 @@ def home_page():
     return site.root_page
 
 
-def email_library():
-    """The email library; created under the default site's home page if missing."""
-    library = EmailLibraryPage.objects.order_by("path").first()
+def email_library(user=None):
+    """The email library (the first ``user`` may add email pages to); created under the
+    default site's home page if there is none."""
+    libraries = EmailLibraryPage.objects.order_by("path")
+    if user is not None:
+        libraries = [lib for lib in libraries if may_add(user, lib, EmailPage)]
+    library = next(iter(libraries), None)
     if library is None:
-        library = EmailLibraryPage(title="Emails", slug=_free_slug(home_page(), "emails"))
+        library = EmailLibraryPage(
+            title="Emails", slug=_free_slug(home_page(), "emails"), live=False
+        )
         home_page().add_child(instance=library)
-        library.save_revision().publish()
+        revision = library.save_revision(user=user)
+        if user is None or library.permissions_for_user(user).can_publish():
+            revision.publish(user=user)  # else a draft: it is never public either way
     return library
+
+
+def may_add(user, parent, page_class):
+    """Wagtail's own test in its "add a page" view: the permission to add pages below
+    ``parent``, and ``page_class`` allowed there (parent and subpage types, max counts)."""
+    return (
+        parent.permissions_for_user(user).can_add_subpage()
+        and page_class in parent.specific_class.creatable_subpage_models()
+        and page_class.can_create_at(parent)
+    )
+
+
+def check_permissions(template, params, user):
+    """``MissingPermission`` naming what ``user`` may not create for ``template``: the
+    starter emails' page (or the library to hold them) and any list that does not exist yet
+    (on the setting that names it, else the whole form)."""
+    errors = {}
+    if template.emails and (problem := _email_page_problem(user)):
+        errors[NON_FIELD_ERRORS] = [problem]
+    if not user.has_perm(ADD_LIST):
+        for field, names in _lists_to_create(template, params).items():
+            errors.setdefault(field, []).append(_list_problem(names, field))
+    if errors:
+        raise MissingPermission(errors)
+
+
+def _lists_to_create(template, params):
+    """{the setting naming them (or NON_FIELD_ERRORS): [names]} of the lists not there yet."""
+    names = list_names(template, params)
+    existing = set(ContactList.objects.filter(name__in=names).values_list("name", flat=True))
+    missing = {}
+    for name, param in names.items():
+        if name not in existing:
+            missing.setdefault(param or NON_FIELD_ERRORS, []).append(name)
+    return missing
+
+
+def _list_problem(names, field):
+    quoted = ", ".join(f"“{name}”" for name in names)
+    what = f"the list {quoted}" if len(names) == 1 else f"the lists {quoted}"
+    fix = (
+        "choose a list that exists, or ask an administrator for that permission"
+        if field != NON_FIELD_ERRORS
+        else "ask an administrator to add them or to give you that permission"
+    )
+    return (
+        f"This template creates {what}, and you may not add lists (the permission "
+        f"“{ADD_LIST}”): {fix}."
+    )
+
+
+def _email_page_problem(user):
+    libraries = list(EmailLibraryPage.objects.order_by("path"))
+    if any(may_add(user, library, EmailPage) for library in libraries):
+        return ""
+    if libraries:
+        names = ", ".join(f"“{library.title}”" for library in libraries)
+        return (
+            f"This template makes starter emails, and you may not add email pages in the "
+            f"email library ({names}): that needs the permission to add pages there "
+            "(Settings › Groups › Page permissions)."
+        )
+    home = home_page()
+    if may_add(user, home, EmailLibraryPage):
+        return ""
+    return (
+        f"This template makes starter emails, and there is no email library yet: creating "
+        f"one under “{home.title}” needs the permission to add pages there (Settings › "
+        "Groups › Page permissions)."
+    )
 
 
 def _free_slug(parent, base):
@@ -224,8 +340,10 @@ def flow_from(template, resolve, params):
 def create_flow(template, params=None, user=None):
     """Create ``template`` as a draft flow with its draft starter emails; returns the Flow."""
     cleaned = clean_params(template, params, user)
+    if user is not None:
+        check_permissions(template, cleaned, user)
     with transaction.atomic():
-        library = email_library()
+        library = email_library(user) if template.emails else None
         plain = Resolver(cleaned)
         emails = {
             spec.key: create_email(library, template, spec, plain, user)

@@ -16,7 +16,7 @@ from wagtail.documents.widgets import AdminDocumentChooser
 from wagtail.models import Page
 
 from wagtail_flows import flow_templates
-from wagtail_flows.flow_templates.builder import preview_flow
+from wagtail_flows.flow_templates.builder import MissingPermission, preview_flow
 from wagtail_flows.reports.diagram import flow_diagram
 
 ADD_FLOW = "wagtail_flows.add_flow"
@@ -83,10 +83,13 @@ def use_template(request, slug):
         raise Http404(_("No such flow template."))
     data = request.POST if request.method == "POST" else None
     form = TemplateSettingsForm(template, request.user, data)
+    status = 400 if form.is_bound else 200  # a form shown again after a POST is refused
     if form.is_bound and form.is_valid():
         try:
             flow = flow_templates.create_flow(template, form.cleaned_data, user=request.user)
         except ValidationError as error:
+            if isinstance(error, MissingPermission):
+                status = 403
             for name, problems in error.message_dict.items():
                 form.add_error(name if name in form.fields else None, problems)
         else:
@@ -104,6 +107,7 @@ def use_template(request, slug):
             "form": form,
             "page_title": _("New flow: %(title)s") % {"title": template.title},
         },
+        status=status,
     )
 
 

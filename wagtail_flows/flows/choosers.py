@@ -4,12 +4,18 @@ Wagtail's ``ChooserViewSet`` gives a modal chooser and a ``ChooserBlock`` for an
 without registering it as a snippet; the widget renders without a database query, so the
 large nested step vocabulary stays cheap to put in the editor. Registered in ``hooks.py``.
 
-The list chooser names every list (and may create one), so it needs the permission to see
-lists, as the Lists listing does; Wagtail's chooser views alone ask only for admin access.
+Wagtail's chooser views alone ask only for admin access, so each chooser here checks its
+model's own permission on every view of the modal (choose, results, chosen, create): the list
+chooser names every list (and may create one), so it needs the permission to see lists, as
+the Lists listing does; the collection chooser offers only the collections the user may
+manage or choose documents from (Wagtail's collection and document permission policies), and
+refuses a user with none.
 """
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.auth import user_passes_test
+from wagtail.admin.views.generic import chooser as chooser_views
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 
 LIST_VIEW_PERMISSIONS = ("wagtail_flows.view_contactlist", "wagtail_flows.change_contactlist")
@@ -34,12 +40,88 @@ class ContactListChooserViewSet(ChooserViewSet):
         return user_passes_test(may_see_lists)(super().construct_view(view_class, **kwargs))
 
 
+COLLECTION_ACTIONS = ("add", "change", "delete", "view")  # managing the collection itself
+DOCUMENT_ACTIONS = ("choose",)  # choosing its documents, as Wagtail's document chooser asks
+
+
+def collections_for(user):
+    """The collections ``user`` may choose: those they may manage or choose documents from."""
+    from wagtail.models import Collection
+    from wagtail.permissions import collection_permission_policy
+
+    managed = collection_permission_policy.instances_user_has_any_permission_for(
+        user, COLLECTION_ACTIONS
+    )
+    with_documents = _document_policy().collections_user_has_any_permission_for(
+        user, DOCUMENT_ACTIONS
+    )
+    return Collection.objects.filter(
+        Q(pk__in=managed.values("pk")) | Q(pk__in=with_documents.values("pk"))
+    )
+
+
+def _document_policy():
+    from wagtail.documents import get_document_model
+
+    try:
+        from wagtail.permissions import policy_registry
+    except ImportError:  # Wagtail 7.4
+        from wagtail.documents.permissions import permission_policy
+
+        return permission_policy
+    return policy_registry.get_by_type(get_document_model())
+
+
+def may_choose_collections(user):
+    return collections_for(user).exists()
+
+
+class UserCollectionsMixin:
+    """Lists, finds and returns only the requesting user's collections (a forged id of
+    another collection is a 404, like one that does not exist)."""
+
+    def get_object_list(self):
+        return collections_for(self.request.user).order_by("path")
+
+    def get_object(self, pk):
+        return collections_for(self.request.user).get(pk=pk)
+
+    def get_objects(self, pks):
+        return collections_for(self.request.user).filter(pk__in=pks)
+
+
+class CollectionChooseView(UserCollectionsMixin, chooser_views.ChooseView):
+    pass
+
+
+class CollectionChooseResultsView(UserCollectionsMixin, chooser_views.ChooseResultsView):
+    pass
+
+
+class CollectionChosenView(UserCollectionsMixin, chooser_views.ChosenView):
+    pass
+
+
+class CollectionChosenMultipleView(UserCollectionsMixin, chooser_views.ChosenMultipleView):
+    pass
+
+
 class CollectionChooserViewSet(ChooserViewSet):
     model = "wagtailcore.Collection"
     icon = "folder-open-inverse"
     choose_one_text = _("Choose a collection")
     choose_another_text = _("Choose another collection")
     register_widget = False
+    choose_view_class = CollectionChooseView
+    choose_results_view_class = CollectionChooseResultsView
+    chosen_view_class = CollectionChosenView
+    chosen_multiple_view_class = CollectionChosenMultipleView
+
+    def construct_view(self, view_class, **kwargs):
+        """A user who may choose no collection is sent to the dashboard, or gets a 403 for
+        the modal's own requests."""
+        view = super().construct_view(view_class, **kwargs)
+        return user_passes_test(may_choose_collections)(view)
 
 
 contact_list_chooser = ContactListChooserViewSet(

@@ -20,6 +20,8 @@ from wagtail.admin.panels import (
     TitleFieldPanel,
 )
 from wagtail.fields import RichTextField, StreamField
+from wagtail.models import PageViewRestriction
+from wagtail.search import index
 
 from wagtail_flows.emails.blocks import EmailBodyBlock
 from wagtail_flows.emails.panels import EmailStatsPanel
@@ -30,13 +32,97 @@ BasePage = base_page_class()
 
 
 class NotPublicMixin:
-    """Email pages are never served as site pages (only through a signed message link)."""
+    """Email pages are never site pages; a reader sees one only through a signed message link.
+
+    - not routed: a URL below an email library is a 404, as for a page that does not exist
+      (before Wagtail's view restriction check, which would send a visitor to a login page);
+    - not in the sitemap;
+    - not in the search index, so no search finds them (``Page.objects.live().search()``,
+      ``autocomplete()``; the admin's page search too: editors browse the email library).
+      An index of the title alone for the admin would be an index for the site's search
+      too: both query the same index;
+    - private: each is covered by a view restriction no visitor passes (to members of no
+      group: superusers only), so Wagtail's public API (``/api/v2/pages/``), ``.public()``
+      querysets and anything else that honours view restrictions leave them out. Saving one
+      puts the restriction back if it was removed.
+    """
+
+    search_fields = []  # not indexed: no search finds them (Wagtail's way to opt a model out)
+
+    def route(self, request, path_components):
+        raise Http404
 
     def serve(self, request, *args, **kwargs):
         raise Http404
 
     def get_sitemap_urls(self, request=None):
         return []
+
+    def save(self, *args, **kwargs):
+        result = super().save(*args, **kwargs)
+        if not kwargs.get("update_fields"):  # not for a revision's or autosave's bookkeeping
+            keep_private(self)
+        return result
+
+
+def keep_private(page):
+    """Cover ``page`` by a "groups" view restriction (on itself or an ancestor), adding one
+    for no group if there is none. Written without the audit log entry that Wagtail's
+    privacy form writes, as a default of the page type rather than an editor's act."""
+    if page.pk is None or not page.path:
+        return
+    steplen = page.steplen
+    paths = [page.path[:end] for end in range(steplen, len(page.path) + 1, steplen)]
+    restrictions = PageViewRestriction.objects.filter(
+        page__path__in=paths, restriction_type=PageViewRestriction.GROUPS
+    )
+    if not restrictions.exists():
+        PageViewRestriction.objects.bulk_create(
+            [PageViewRestriction(page_id=page.pk, restriction_type=PageViewRestriction.GROUPS)]
+        )
+
+
+def keep_email_pages_private(using="default"):
+    """``keep_private`` for every email library and email page at once (after every
+    ``migrate``: pages made before this existed, or restored from a dump), and out of the
+    search index those that were public until now. Returns how many restrictions it added."""
+    pages = _not_public_pages(using)
+    restrictions = PageViewRestriction.objects.using(using)
+    groups = PageViewRestriction.GROUPS
+    covered = set(
+        restrictions.filter(restriction_type=groups).values_list("page__path", flat=True)
+    )
+    exposed = []
+    for path in sorted(pages):  # a library before its emails
+        if not path.startswith(tuple(covered)):
+            covered.add(path)
+            exposed.append(path)
+    restrictions.bulk_create(
+        [PageViewRestriction(page_id=pages[path], restriction_type=groups) for path in exposed]
+    )
+    below = tuple(exposed)
+    _drop_from_search_index([pk for path, pk in pages.items() if path.startswith(below)], using)
+    return len(exposed)
+
+
+def _not_public_pages(using):
+    """{path: id} of every page of a NotPublicMixin type (whose table exists yet)."""
+    from django.apps import apps
+    from django.db import connections
+
+    tables = set(connections[using].introspection.table_names())
+    pages = {}
+    for model in apps.get_models():
+        if issubclass(model, NotPublicMixin) and model._meta.db_table in tables:
+            pages.update(model.objects.using(using).values_list("path", "pk"))
+    return pages
+
+
+def _drop_from_search_index(page_ids, using):
+    """Pages that were public until now were in the search index, which a model with no
+    search fields no longer updates: take them out (a site need not run update_index)."""
+    for page in BasePage.objects.using(using).filter(pk__in=page_ids).specific():
+        index.remove_object(page)
 
 
 class EmailPageMixin(NotPublicMixin, models.Model):

@@ -3,7 +3,8 @@ flow tester and the dashboard panel on the admin home page.
 
 URLs (under /admin/flows/reports/, namespace ``wagtail_flows_reports``) are registered by
 the reports section of hooks.py. Every view needs the "view flow" (or "change flow")
-permission.
+permission; the tester shows real contacts (their addresses, their personalised emails) only
+to those who may also view contacts, and a sample contact to everyone else.
 """
 
 import datetime as dt
@@ -11,7 +12,7 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -343,6 +344,28 @@ def _tester_delay(after, unit):
     return dt.timedelta(days=days)
 
 
+CONTACT_VIEW_PERMISSIONS = ("wagtail_flows.view_contact", "wagtail_flows.change_contact")
+
+
+def may_see_contacts(user):
+    """The view permission, or change (which implies it, as in Django's admin)."""
+    return any(user.has_perm(permission) for permission in CONTACT_VIEW_PERMISSIONS)
+
+
+def contacts_forbidden(request):
+    """A real 403 for a forged tester address naming a contact (Wagtail's admin would turn
+    PermissionDenied into a redirect that hides why)."""
+    context = {
+        "page_title": _("Permission needed"),
+        "header_icon": "lock",
+        "needed": _(
+            "Testing a flow with a real contact shows their personal data: it needs the "
+            "permission to view contacts. Leave the contact empty to test with a sample contact."
+        ),
+    }
+    return TemplateResponse(request, "wagtail_flows/admin/forbidden.html", context, status=403)
+
+
 def tester_contact(params):
     """(contact or None for a sample, error message)."""
     email = (params.get("email") or "").strip()
@@ -361,6 +384,9 @@ def tester_view(request, pk):
     from wagtail_flows.engine.simulate import simulate
 
     flow = get_object_or_404(Flow, pk=pk)
+    sees_contacts = may_see_contacts(request.user)
+    if not sees_contacts and (request.GET.get("email") or "").strip():
+        return contacts_forbidden(request)
     run = "run" in request.GET
     events, errors = tester_events(request.GET) if run else ([], {})
     context = {
@@ -371,9 +397,8 @@ def tester_view(request, pk):
         "rows": _form_rows(request.GET, errors),
         "errors": errors,
         "email": request.GET.get("email", ""),
-        "recent_contacts": Contact.objects.order_by("-created_at").values_list("email", flat=True)[
-            :50
-        ],
+        "may_see_contacts": sees_contacts,
+        "recent_contacts": _recent_contacts() if sees_contacts else [],
         "urls": flow_urls(flow),
     }
     if run and not errors:
@@ -382,6 +407,10 @@ def tester_view(request, pk):
         context["contact"] = contact
         context["path"] = [_timeline_entry(flow, s, contact) for s in path_steps]
     return TemplateResponse(request, TEMPLATES + "tester.html", context)
+
+
+def _recent_contacts():
+    return Contact.objects.order_by("-created_at").values_list("email", flat=True)[:50]
 
 
 def _form_rows(params, errors):
@@ -419,11 +448,20 @@ def tester_preview_view(request, pk, step_id):
     if page is None:
         raise Http404(_("This step sends no email."))
     page = page.specific
-    contact = Contact.objects.filter(pk=request.GET.get("contact") or None).first()
+    contact_id = request.GET.get("contact") or None
+    if contact_id is not None and not may_see_contacts(request.user):
+        return contacts_forbidden(request)  # whether or not that contact exists
+    if contact_id is not None and not _is_id(contact_id):
+        return HttpResponseBadRequest(_("contact: a contact id is a whole number."))
+    contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
     rendered = render_email(page, contact) if contact else render_sample(page)
     if request.GET.get("format") == "text":
         return HttpResponse(rendered.text, content_type="text/plain; charset=utf-8")
     return HttpResponse(rendered.html)
+
+
+def _is_id(value):
+    return value.isascii() and value.isdigit() and len(value) <= 18  # fits a 64-bit key
 
 
 urlpatterns = [
