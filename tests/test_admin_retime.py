@@ -1,5 +1,6 @@
-"""An editor shortens a wait in a running flow and decides whether the contacts already
-waiting there wait the new length (the default: they keep their time)."""
+"""An editor shortens a wait in a running flow; when a publisher puts the draft live, they
+decide whether the contacts already waiting there wait the new length (the default: they keep
+their time)."""
 
 from datetime import timedelta
 
@@ -58,23 +59,35 @@ def edit_data(flow, first_wait_days, second_wait_days=2):
     return data
 
 
+def save_draft_and_publish(client, editor, publisher, flow, data):
+    """The editor saves a draft of the running flow, the publisher publishes it."""
+    client.force_login(editor)
+    saved = client.post(f"{FLOWS_URL}edit/{flow.pk}/", data)
+    assert saved.status_code == 302 and saved["Location"] == f"{FLOWS_URL}{flow.pk}/changes/"
+    flow.refresh_from_db()
+    client.force_login(publisher)
+    return client.post(f"{FLOWS_URL}{flow.pk}/publish/", {"revision": flow.latest_revision_id})
+
+
 def next_runs(enrollments):
     return {Enrollment.objects.get(pk=e.pk).next_run_at for e in enrollments}
 
 
 @pytest.mark.django_db
-def test_an_editor_shortens_a_wait_and_re_times_the_contacts_waiting_there(client, flows_editor):
+def test_a_shortened_wait_is_published_and_the_contacts_waiting_there_re_timed(
+    client, flows_editor, flows_publisher
+):
     flow = running_flow()
     since = timezone.now() - timedelta(hours=12)
     at_first = waiting_at(flow, "w1", 3, since)
     at_second = waiting_at(flow, "w2", 2, since)
-    client.force_login(flows_editor)
+    data = edit_data(flow, first_wait_days=1)
 
-    saved = client.post(f"{FLOWS_URL}edit/{flow.pk}/", edit_data(flow, first_wait_days=1))
+    published = save_draft_and_publish(client, flows_editor, flows_publisher, flow, data)
     question = f"{RETIME_URL.format(pk=flow.pk)}?step=w1"
-    assert saved.status_code == 302 and saved["Location"] == question
+    assert published.status_code == 302 and published["Location"] == question
     flow.refresh_from_db()
-    assert flow.steps[0].value["amount"] == 1  # the edit itself is saved
+    assert flow.steps[0].value["amount"] == 1  # the published draft runs
 
     confirm = client.get(question)
     page = " ".join(confirm.content.decode().split())
@@ -87,18 +100,18 @@ def test_an_editor_shortens_a_wait_and_re_times_the_contacts_waiting_there(clien
     assert next_runs(at_first) == {since + timedelta(days=1)}
     assert next_runs(at_second) == {since + timedelta(days=2)}  # that wait did not change
     entry = ModelLogEntry.objects.get(action="wagtail_flows.retime")
-    assert entry.user == flows_editor and entry.data == {"steps": ["w1"], "n": 3}
+    assert entry.user == flows_publisher and entry.data == {"steps": ["w1"], "n": 3}
     history = client.get(f"{FLOWS_URL}history/{flow.pk}/").content.decode()
     assert "Re-timed the contacts waiting at changed waits" in history
 
 
 @pytest.mark.django_db
-def test_leaving_them_is_the_default(client, flows_editor):
+def test_leaving_them_is_the_default(client, flows_editor, flows_publisher):
     flow = running_flow(status="paused")
     since = timezone.now() - timedelta(hours=1)
     at_second = waiting_at(flow, "w2", 1, since)
-    client.force_login(flows_editor)
-    saved = client.post(f"{FLOWS_URL}edit/{flow.pk}/", edit_data(flow, 3, second_wait_days=5))
+    data = edit_data(flow, 3, second_wait_days=5)
+    saved = save_draft_and_publish(client, flows_editor, flows_publisher, flow, data)
     assert saved["Location"] == f"{RETIME_URL.format(pk=flow.pk)}?step=w2"
     confirm = client.get(saved["Location"]).content.decode()
     assert "1 contact is waiting at “Wait 5 days”" in confirm
@@ -123,7 +136,13 @@ def test_no_question_when_there_is_nobody_to_re_time(
     if waiting:
         waiting_at(flow, "w1", 2, timezone.now())
     saved = admin_client.post(f"{FLOWS_URL}edit/{flow.pk}/", edit_data(flow, first_wait_days))
-    assert saved.status_code == 302 and saved["Location"] == FLOWS_URL
+    if status == "draft":  # edited in place
+        assert saved.status_code == 302 and saved["Location"] == FLOWS_URL
+        return
+    flow.refresh_from_db()
+    publish = f"{FLOWS_URL}{flow.pk}/publish/"
+    published = admin_client.post(publish, {"revision": flow.latest_revision_id})
+    assert published.status_code == 302 and published["Location"] == f"{FLOWS_URL}edit/{flow.pk}/"
 
 
 @pytest.mark.django_db

@@ -160,3 +160,32 @@ def test_a_saved_flow_reads_its_nested_steps_from_the_streamfield():
     assert [s.id for s in tree.walk()] == ["s1", "b1", "y1", "y2", "n1", "sp", "va", "s9"]
     assert tree.get("y1").get("tag") == "y1"
     assert tree.next_after("n1").id == "sp"
+
+
+@pytest.mark.django_db
+def test_nested_steps_given_without_ids_get_them_and_the_run_reaches_the_end(contact):
+    """The Python API may give raw steps without block ids; a run is "at" an id, so each is
+    given one when the flow is saved (else a nested step would lead back to the start)."""
+    yes = [{"type": "add_tag", "value": {"tag": "yes-side"}}]
+    branch_value = {"conditions": [], "match": "all", "yes": yes, "no": []}
+    flow = Flow.objects.create(
+        name="Built in Python",
+        status="live",
+        steps=[
+            {"type": "add_tag", "value": {"tag": "first"}},
+            {"type": "branch", "value": branch_value},
+            {"type": "add_tag", "value": {"tag": "last"}},
+        ],
+    )
+    flow.refresh_from_db()
+    ids = [step.id for step in FlowTree(flow.steps).walk()]
+    assert len(ids) == 4 and all(ids) and len(set(ids)) == 4
+
+    enrollment = run_to_end(start(flow, contact))
+
+    assert enrollment.status == "completed"
+    assert set(contact.tagged_items.values_list("tag__name", flat=True)) == {
+        "first",
+        "yes-side",
+        "last",
+    }

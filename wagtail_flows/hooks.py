@@ -43,16 +43,22 @@ def _send_test_menu_item():
 # --- admin (admin/, panels/) ----------------------------------------------------------------
 # admin/modeladmin.py registers the "Flows" menu group when wagtail_hooks imports it; these are
 # the confirmation/action views beside it: /admin/flows/<pk>/<action>/, contact actions,
-# manual enrollment (admin/enroll.py), re-timing waiting contacts (admin/retime.py).
+# manual enrollment (admin/enroll.py), re-timing waiting contacts (admin/retime.py), drafts
+# of live flows and their sign-off (admin/versions.py).
 
 
 @hooks.register("register_admin_urls")
 def flows_admin_action_urls():
     from django.urls import include, path
 
-    from wagtail_flows.admin import actions, enroll, retime
+    from wagtail_flows.admin import actions, enroll, retime, versions
 
-    urlpatterns = [*enroll.urlpatterns, *retime.urlpatterns, *actions.urlpatterns]
+    urlpatterns = [
+        *enroll.urlpatterns,
+        *retime.urlpatterns,
+        *versions.urlpatterns,
+        *actions.urlpatterns,
+    ]
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
 
 
@@ -117,3 +123,12 @@ def flows_template_urls():
 
 
 # --- end templates ---------------------------------------------------------------------------
+
+# --- consent (models/consent.py: Settings → Email consent, per site) -----------------------
+from wagtail.contrib.settings.registry import register_setting  # noqa: E402
+
+from wagtail_flows.models.consent import ConsentSettings  # noqa: E402
+
+register_setting(ConsentSettings, icon="mail")
+
+# --- end consent -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import (
     FieldPanel,
@@ -46,7 +47,7 @@ from wagtail_flows.admin.forms import (
     FLOW_EDIT_HANDLER,
 )
 from wagtail_flows.admin.listings import DeclaredLookupsOnly
-from wagtail_flows.admin.retime import retime_url_after_save, wait_lengths
+from wagtail_flows.admin.versions import changes_url
 from wagtail_flows.models import Contact, ContactList, Flow, Message, Segment
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import EnrollmentStatus
@@ -126,16 +127,24 @@ class FlowButtonHelper(ButtonHelper):
 
 
 class FlowEditView(EditView):
-    def post(self, request, *args, **kwargs):
-        self.waits_before = wait_lengths(self.instance)  # before the form changes it
-        return super().post(request, *args, **kwargs)
+    """A draft flow is edited in place; a live or paused one as a draft beside the published
+    version, which runs unchanged until it is published (admin/versions.py)."""
+
+    def get_instance(self):
+        if not hasattr(self, "_editable"):
+            self._editable = self.instance.editable_version()
+        return self._editable
 
     def form_valid(self, form):
-        """Saved; if waits changed length with contacts waiting at them, ask whether to
-        re-time those contacts (admin/retime.py) — leaving them is the default."""
-        response = super().form_valid(form)
-        retime_url = retime_url_after_save(self.instance, self.waits_before)
-        return redirect(retime_url) if retime_url else response
+        if not self.instance.edits_as_draft:
+            return super().form_valid(form)
+        form.save(commit=False).save_draft(user=self.request.user)
+        messages.success(
+            self.request,
+            _("Draft saved. “%s” runs its published version until the draft is published.")
+            % self.instance.name,
+        )
+        return redirect(changes_url(self.instance))
 
     def get_context_data(self, **kwargs):
         actions = [
@@ -143,7 +152,13 @@ class FlowEditView(EditView):
             for a in flow_actions_for(self.request.user, self.instance)
         ]
         jobs = self.instance.enrollment_jobs.order_by("-created_at")[:3]
-        return super().get_context_data(flow_actions=actions, enrollment_jobs=jobs, **kwargs)
+        return super().get_context_data(
+            flow_actions=actions,
+            enrollment_jobs=jobs,
+            changes_url=changes_url(self.instance),
+            versions_url=reverse("wagtail_flows_admin:flow_versions", args=[self.instance.pk]),
+            **kwargs,
+        )
 
 
 class FlowAdmin(FlowsModelAdmin):
@@ -180,7 +195,10 @@ class FlowAdmin(FlowsModelAdmin):
 
     @django_admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
-        return status_tag(obj.get_status_display(), primary=obj.status == FlowStatus.LIVE)
+        badge = status_tag(obj.get_status_display(), primary=obj.status == FlowStatus.LIVE)
+        if obj.has_draft:
+            badge += status_tag(_("draft awaiting sign-off"), title=_("Changes not yet published"))
+        return badge
 
     @django_admin.display(description=_("triggers"))
     def triggers_column(self, obj):

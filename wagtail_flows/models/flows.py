@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 from wagtail_flows.flows import validation
 from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
 from wagtail_flows.flows.kinds import conditions_event_kinds, trigger_event_kinds
+from wagtail_flows.models.versions import VERSION_LOG_ACTIONS, FlowVersionsMixin
 from wagtail_flows.signals import flow_status_changed
 from wagtail_flows.vocabulary import (  # noqa: F401
     FlowKind,
@@ -25,7 +26,7 @@ from wagtail_flows.vocabulary import (  # noqa: F401
 )
 
 
-class Flow(models.Model):
+class Flow(FlowVersionsMixin):
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True)
     status = models.CharField(
@@ -108,6 +109,17 @@ class Flow(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "steps" in update_fields:
+            # A run is "at" a block id: a nested step given without one (the Python API,
+            # raw JSON) would be unreachable, so every step gets one before it is stored.
+            raw = self.steps.get_prep_value()
+            with_ids = _fresh_ids(raw, only_missing=True)
+            if with_ids != raw:
+                self.steps = with_ids
+        super().save(*args, **kwargs)
+
     @property
     def is_live(self):
         return self.status == FlowStatus.LIVE
@@ -168,7 +180,10 @@ class Flow(models.Model):
 
     def activate(self, user=None):
         self.validate_for_activation()
-        return self._change_status(FlowStatus.LIVE, "activate", user, {FlowStatus.DRAFT})
+        with transaction.atomic():
+            self._change_status(FlowStatus.LIVE, "activate", user, {FlowStatus.DRAFT})
+            self.record_published_version(user)
+        return True
 
     def pause(self, user=None):
         return self._change_status(FlowStatus.PAUSED, "pause", user, {FlowStatus.LIVE})
@@ -209,6 +224,7 @@ class Flow(models.Model):
         Message by step id) of the copy never mix with the original's."""
         copy_ = Flow(name=_("Copy of %(name)s") % {"name": self.name})
         skip = {"id", "name", "status", "created_at", "updated_at", "activated_at", "paused_at"}
+        skip |= {"latest_revision", "live_revision"}
         for field in self._meta.concrete_fields:
             if field.name in skip:
                 continue
@@ -247,13 +263,14 @@ class Flow(models.Model):
         )
 
 
-def _fresh_ids(data):
-    """Give every stream child and list item in raw stream JSON a new uuid."""
+def _fresh_ids(data, only_missing=False):
+    """Give every stream child and list item in raw stream JSON a new uuid (or only those
+    without one)."""
     if isinstance(data, list):
-        return [_fresh_ids(item) for item in data]
+        return [_fresh_ids(item, only_missing) for item in data]
     if isinstance(data, dict):
-        fresh = {key: _fresh_ids(value) for key, value in data.items()}
-        if {"type", "value", "id"} <= fresh.keys():
+        fresh = {key: _fresh_ids(value, only_missing) for key, value in data.items()}
+        if {"type", "value"} <= fresh.keys() and not (only_missing and fresh.get("id")):
             fresh["id"] = str(uuid.uuid4())
         return fresh
     return data
@@ -270,5 +287,5 @@ FLOW_LOG_ACTIONS = (
 
 def register_flow_log_actions(actions):
     """The ``register_log_actions`` hook (registered in hooks.py)."""
-    for name, label, message in FLOW_LOG_ACTIONS:
+    for name, label, message in (*FLOW_LOG_ACTIONS, *VERSION_LOG_ACTIONS):
         actions.register_action(f"wagtail_flows.{name}", label, message)
