@@ -46,3 +46,11 @@ def test_a_button_with_a_link_saves(admin_client):
 
     assert response.status_code == 302
     assert EmailPage.objects.get().body[0].value["url"] == "https://example.com/sale"
+
+
+def test_the_email_title_says_who_sees_it_not_wagtails_public_page_wording(admin_client):
+    library = make_email_library()
+    form = admin_client.get(f"/admin/pages/add/wagtail_flows/emailpage/{library.pk}/")
+    html = form.content.decode()
+    assert "Only editors see it; readers see the subject." in html
+    assert "as you'd like it to be seen by the public" not in html

@@ -35,6 +35,7 @@ from wagtail_flows.admin.common import (
     forbidden,
     modeladmin_url,
 )
+from wagtail_flows.flows.describe import describe
 from wagtail_flows.models import Contact, ContactList, Enrollment, Flow
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
@@ -181,7 +182,7 @@ def flow_action_effects(flow, action):
 
 
 def _activation_effects(flow):
-    triggers = trigger_summary(flow) or _("no trigger yet")
+    triggers = "; ".join(describe(child) for child in flow.triggers) or _("no trigger yet")
     effects = [_("From now on, contacts enter this flow when: %s.") % triggers]
     if flow.kind == FlowKind.MARKETING:
         effects.append(_("Its emails go only to subscribed contacts."))

@@ -78,8 +78,23 @@ class DocumentDownloadedTrigger(blocks.StructBlock):
         icon = "doc-full-inverse"
 
 
+class FormPageChooserBlock(blocks.PageChooserBlock):
+    """Offers only form pages: the site's page types built on Wagtail's form mixin."""
+
+    @functools.cached_property
+    def target_models(self):
+        from django.apps import apps
+
+        if not apps.is_installed("wagtail.contrib.forms"):
+            return super().target_models
+        from wagtail.contrib.forms.models import FormMixin
+
+        form_models = [m for m in apps.get_models() if issubclass(m, FormMixin)]
+        return form_models or super().target_models
+
+
 class FormSubmittedTrigger(blocks.StructBlock):
-    form_page = blocks.PageChooserBlock(required=False, help_text="Leave empty for any form.")
+    form_page = FormPageChooserBlock(required=False, help_text="Leave empty for any form.")
 
     class Meta:
         label = "Form submitted"

@@ -145,7 +145,11 @@ class EmailPageMixin(NotPublicMixin, models.Model):
     body = StreamField(EmailBodyBlock(), blank=True, verbose_name=_("body"))
 
     email_content_panels = [
-        TitleFieldPanel("title", heading=_("Name in the email library")),
+        TitleFieldPanel(
+            "title",
+            heading=_("Name in the email library"),
+            help_text=_("Only editors see it; readers see the subject."),
+        ),
         FieldPanel("subject"),
         FieldPanel("preheader"),
         MultiFieldPanel(
