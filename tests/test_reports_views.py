@@ -351,3 +351,21 @@ def test_the_report_panel_is_hidden_while_a_flow_is_being_created():
     request.user = User(is_superuser=True)
     panel = FlowReportPanel().bind_to_model(Flow)
     assert not panel.get_bound_panel(instance=Flow(), request=request, form=None).is_shown()
+
+
+@pytest.mark.django_db
+def test_the_tester_takes_a_contact_already_in_the_flow_from_where_they_are(admin_client):
+    from tests.test_engine_tree import T0, make_flow, run, start, step, wait
+
+    page = make_email_page("Hello")
+    flow = make_flow([step("send_email", "hello", page=page.pk), wait("w", amount=1)])
+    ann = ContactFactory(email="ann@example.com")
+    run(start(flow, ann, now=T0), T0)
+
+    response = admin_client.get(
+        f"/admin/flows/reports/{flow.pk}/test/", {"email": "ann@example.com", "run": "1"}
+    )
+
+    text = " ".join(response.content.decode().split())
+    assert "Now here (already in the flow):</em> <strong>Wait 1 day</strong>" in text
+    assert "Would send:" not in text

@@ -13,6 +13,7 @@ from tests.test_engine_tree import (
     T0,
     branch,
     make_flow,
+    run,
     run_to_end,
     score_at_least,
     split,
@@ -290,3 +291,22 @@ def test_the_simulator_takes_the_path_the_engine_takes(email_page, spec):
         .values_list("step_id", "outcome", "branch")
     )
     assert simulated == real
+
+
+def test_a_contact_already_waiting_goes_on_from_where_they_are(contact):
+    """Ann got the email and waits at the branch's three days: the tester sends nothing
+    again, waits once, and her click on that email takes the branch to "yes"."""
+    page = make_email_page()
+    clicked = {"type": "clicked_email", "value": {}, "id": "c"}
+    flow = make_flow([step("send_email", "hello", page=page.pk), _waits_for(clicked)])
+    enrollment = start(flow, contact, now=T0)
+    waiting = run(enrollment, T0)
+    assert waiting.current_step == "b" and Message.objects.filter(contact=contact).count() == 1
+
+    click = SimEvent(at=timedelta(hours=5), kind="link_clicked", page=page)
+    path = simulate(flow, contact, events=[click], start=T0 + timedelta(hours=1))
+
+    assert path[0].outcome == "now" and path[0].step_id == "b"
+    assert [p.step_id for p in path if p.step_type == "send_email"] == []
+    assert [p.branch for p in path if p.step_id == "b" and p.branch] == ["yes"]
+    assert Enrollment.objects.get(pk=enrollment.pk).status == "waiting"  # nothing changed

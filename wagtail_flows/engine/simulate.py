@@ -18,6 +18,7 @@ from wagtail_flows.engine import dispatch
 from wagtail_flows.engine.advance import Runner, claim_enrollment, release
 from wagtail_flows.engine.steps import RecordingEffects
 from wagtail_flows.flows.describe import describe
+from wagtail_flows.flows.tree import tree_for
 from wagtail_flows.models import Contact, Enrollment, Message
 from wagtail_flows.models.contacts import (
     ContactStatus,
@@ -72,7 +73,8 @@ def simulate(flow, contact=None, events=(), until=None, *, start=None, trigger=N
     ``until``: a datetime or a delay from the start (default one year). ``start``: when the
     contact enters (default now). ``trigger``: the event that starts the run (its ``at`` is
     ignored), so that its context (an order, a form's answers) is there for the steps, as
-    when the engine enrolls. Works for draft flows too.
+    when the engine enrolls. Works for draft flows too. A contact already in the flow (an
+    open run, and no ``trigger``) goes on from where they are, as the engine would take them.
     """
     start = start or timezone.now()
     horizon = start + (until if isinstance(until, dt.timedelta) else DEFAULT_HORIZON)
@@ -111,18 +113,44 @@ class _Simulation:
         if self.flow.pk is None:
             self.flow.save()
         self.contact = self.contact or _sample_contact()
-        Enrollment.objects.filter(
-            flow=self.flow, contact=self.contact, status__in=OPEN_STATUSES
-        ).update(status=EnrollmentStatus.EXITED)
-        event = self._record(_as_event(trigger, self.clock)) if trigger else None
-        enrollment = dispatch.enroll(
-            self.flow, self.contact, event=event, now=self.clock, effects=self.effects, force=True
-        )
+        enrollment = None if trigger else self._open_run()
+        if enrollment is None:
+            enrollment = self._enroll(trigger)
+        elif not self._next(enrollment):
+            return
         for _ in range(MAX_ROUNDS):
             self._advance(enrollment.pk)
             enrollment.refresh_from_db()
             if not self._next(enrollment):
                 return
+
+    def _open_run(self):
+        """A contact already in the flow goes on from where they are (their email is not
+        sent again, their wait not waited twice): the path starts with where they are now."""
+        enrollment = (
+            Enrollment.objects.filter(
+                flow=self.flow, contact=self.contact, status__in=OPEN_STATUSES
+            )
+            .order_by("-enrolled_at")
+            .first()
+        )
+        if enrollment is None:
+            return None
+        step = tree_for(self.flow).get(enrollment.current_step)
+        if step is not None:
+            label = describe((step.type, step.value))
+            until = enrollment.next_run_at
+            self.path.append(PathStep(self.clock, step.id, step.type, label, "now", until=until))
+        return enrollment
+
+    def _enroll(self, trigger):
+        Enrollment.objects.filter(
+            flow=self.flow, contact=self.contact, status__in=OPEN_STATUSES
+        ).update(status=EnrollmentStatus.EXITED)
+        event = self._record(_as_event(trigger, self.clock)) if trigger else None
+        return dispatch.enroll(
+            self.flow, self.contact, event=event, now=self.clock, effects=self.effects, force=True
+        )
 
     def _advance(self, enrollment_id):
         token = claim_enrollment(enrollment_id, self.clock)
