@@ -283,7 +283,7 @@ def test_the_report_takes_the_same_number_of_queries_however_many_contacts(
 ):
     flow = Flow.objects.get(pk=history.flow.pk)
     reports.walk_steps(flow)  # step labels (page titles) are loaded once per flow
-    with django_assert_num_queries(6) as small:
+    with django_assert_num_queries(7) as small:
         reports.flow_report(flow)
     h = History(flow, history.now)
     for contact in ContactFactory.create_batch(30):
@@ -316,3 +316,35 @@ def test_a_draft_flow_without_runs_has_an_empty_report():
         [],
         [],
     )
+
+
+def test_contacts_who_leave_at_a_wait_count_where_they_left_and_in_the_totals(
+    django_capture_on_commit_callbacks,
+):
+    """Ann unsubscribes while she waits: she entered the wait and exited there (not lost
+    from the report); Bob reaches the goal while waiting there."""
+    from tests.test_engine_tree import T0, make_flow, run, start, wait
+    from tests.test_engine_tree import step as engine_step
+
+    page = make_email_page("Hello")
+    flow = make_flow(
+        [
+            engine_step("send_email", "s", page=page.pk),
+            wait("w", amount=2),
+            engine_step("add_tag", "t", tag="x"),
+        ],
+        kind="marketing",
+    )
+    ann, bob = ContactFactory(status="subscribed"), ContactFactory(status="subscribed")
+    for contact in (ann, bob):
+        run(start(flow, contact, now=T0), T0)
+    with django_capture_on_commit_callbacks(execute=True):
+        ann.unsubscribe(reason="link")  # dispatched after commit: her run exits
+    Enrollment.objects.filter(contact=bob).update(status="converted", finished_at=T0)
+
+    report = reports.flow_report(flow)
+
+    wait_row = next(row for row in report.steps if row.id == "w")
+    assert (wait_row.exited_here, wait_row.unsubscribed_here, wait_row.converted_here) == (1, 1, 1)
+    assert wait_row.entered == 2 and wait_row.here == 0
+    assert (report.exited, report.converted, report.enrolled) == (1, 1, 2)

@@ -99,6 +99,9 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "Waiting here",
         "Completed",
         "Failed",
+        "Exited here",
+        "Unsubscribed here",
+        "Converted here",
         "Sent",
         "Opened",
         "Open rate %",
@@ -107,19 +110,24 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "Unsubscribed",
         "Unsubscribe rate %",
     ]
-    totals = {row[1]: row[3] for row in rows[1:5]}
+    totals = {row[1]: row[3] for row in rows[1:7]}
     assert totals == {
         "Enrolled": "5",
         "Converted": "1",
+        "Completed": "1",
+        "Exited": "0",
         "Conversion rate %": "20.0",
         "Revenue attributed": "120.00",
     }
-    email, wait = rows[5], rows[6]
+    email, wait = rows[7], rows[8]
     assert email[2:] == [
         "send_email",
         "5",
         "0",
         "5",
+        "0",
+        "0",
+        "0",
         "0",
         "4",
         "3",
@@ -130,8 +138,8 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "25.0",
     ]
     assert wait[0] == "Main path" and wait[2:7] == ["wait", "5", "1", "4", "0"]
-    assert wait[7:] == [""] * 7
-    assert len(rows) == 1 + 4 + 8
+    assert wait[10:] == [""] * 7
+    assert len(rows) == 1 + 6 + 8
 
 
 def test_the_report_exports_as_xlsx(admin_client, history):
@@ -143,7 +151,7 @@ def test_the_report_exports_as_xlsx(admin_client, history):
     rows = list(sheet.values)
     assert rows[0][:4] == ("Where", "Step", "Type", "Entered")
     assert rows[1][1:4] == ("Enrolled", "total", 6)
-    assert len(rows) == 13
+    assert len(rows) == 15
 
 
 def test_an_unknown_export_format_is_a_404(admin_client, history):

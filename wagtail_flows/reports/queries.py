@@ -52,6 +52,9 @@ class StepFigures:
     completed: int = 0
     failed: int = 0
     here: int = 0
+    exited_here: int = 0  # left the flow while at this step (exit condition, unsubscribed)
+    unsubscribed_here: int = 0  # of those, because they unsubscribed
+    converted_here: int = 0  # reached the goal while at this step
     sent: int = 0
     opened: int = 0
     clicked: int = 0
@@ -59,7 +62,7 @@ class StepFigures:
 
     @property
     def entered(self):
-        return self.completed + self.failed + self.here
+        return self.completed + self.failed + self.here + self.exited_here + self.converted_here
 
     @property
     def is_email(self):
@@ -199,6 +202,27 @@ def _waiting(flow, since, until):
     return dict(rows)
 
 
+def _left_at(flow, since, until):
+    """Runs that ended at a step without completing it (exited while waiting there, or
+    converted there), by step: they entered it, and are counted where they left."""
+    completed_it = StepRun.objects.filter(
+        enrollment=OuterRef("pk"), step_id=OuterRef("current_step")
+    )
+    exited = Q(status=EnrollmentStatus.EXITED)
+    return (
+        _enrollments(flow, since, until)
+        .filter(status__in=(EnrollmentStatus.EXITED, EnrollmentStatus.CONVERTED))
+        .exclude(Exists(completed_it))
+        .values("current_step")
+        .annotate(
+            exited_here=Count("pk", filter=exited),
+            unsubscribed_here=Count("pk", filter=exited & Q(exit_reason="unsubscribed")),
+            converted_here=Count("pk", filter=Q(status=EnrollmentStatus.CONVERTED)),
+        )
+        .order_by()
+    )
+
+
 def _messages(flow, since, until):
     return (
         Message.objects.filter(_cohort(since, until, "enrollment__"), flow_id=flow.pk)
@@ -307,6 +331,11 @@ def _fill_steps(report, flow, since, until):
     for step_id, n in _waiting(flow, since, until).items():
         if step_id in by_id:
             by_id[step_id].here = n
+    for left in _left_at(flow, since, until):
+        row = by_id.get(left.pop("current_step"))
+        if row is not None:
+            for name, value in left.items():
+                setattr(row, name, value)
     for figures in _messages(flow, since, until):
         row = by_id.get(figures.pop("step_id"))
         if row is not None:

@@ -145,6 +145,9 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "here",
         "completed",
         "failed",
+        "exited_here",
+        "unsubscribed_here",
+        "converted_here",
         "sent",
         "opened",
         "open_rate",
@@ -161,6 +164,9 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "here": "Waiting here",
         "completed": "Completed",
         "failed": "Failed",
+        "exited_here": "Exited here",
+        "unsubscribed_here": "Unsubscribed here",
+        "converted_here": "Converted here",
         "sent": "Sent",
         "opened": "Opened",
         "open_rate": "Open rate %",
@@ -194,10 +200,13 @@ def export_rows(report):
     rows = [
         _total_row(_("Enrolled"), report.enrolled),
         _total_row(_("Converted"), report.converted),
+        _total_row(_("Completed"), report.completed),
+        _total_row(_("Exited"), report.exited),
         _total_row(_("Conversion rate %"), report.conversion_rate),
         _total_row(_("Revenue attributed"), report.revenue),
     ]
-    email_columns = ReportExportView.list_export[7:]
+    columns = ReportExportView.list_export
+    email_columns = columns[columns.index("sent") :]
     for step in report.steps:
         row = {name: getattr(step, name) for name in ReportExportView.list_export[3:]}
         row.update(where=step.path or _("Main path"), label=step.label, type=step.type)
