@@ -283,7 +283,7 @@ def test_the_report_takes_the_same_number_of_queries_however_many_contacts(
 ):
     flow = Flow.objects.get(pk=history.flow.pk)
     reports.walk_steps(flow)  # step labels (page titles) are loaded once per flow
-    with django_assert_num_queries(7) as small:
+    with django_assert_num_queries(8) as small:
         reports.flow_report(flow)
     h = History(flow, history.now)
     for contact in ContactFactory.create_batch(30):
@@ -348,3 +348,37 @@ def test_contacts_who_leave_at_a_wait_count_where_they_left_and_in_the_totals(
     assert (wait_row.exited_here, wait_row.unsubscribed_here, wait_row.converted_here) == (1, 1, 1)
     assert wait_row.entered == 2 and wait_row.here == 0
     assert (report.exited, report.converted, report.enrolled) == (1, 1, 2)
+
+
+def test_each_emails_links_show_their_clicks_most_clicked_first(client):
+    """Clicks counted from the real click redirect: per link, contacts and every click."""
+    from django.urls import reverse
+
+    from wagtail_flows.emails import tokens
+
+    page = make_email_page("Offer")
+    flow = Flow.objects.create(
+        name="Offer", status="live", steps=[step("send_email", "email1", page=page.pk)]
+    )
+    h = History(flow, timezone.now())
+    links = ["https://example.com/sale", "https://example.com/about"]
+    messages = []
+    for contact in ContactFactory.create_batch(2):
+        enrollment = h.enroll(contact, "completed", at=h.now - DAY)
+        messages.append(h.message(enrollment, "email1", links=links))
+
+    def click(message, index):
+        token = tokens.make_token(message.pk, tokens.CLICK)
+        response = client.get(reverse("wagtail_flows:click", args=[token, index]))
+        assert response.status_code == 302 and response["Location"] == links[index]
+
+    click(messages[0], 0)
+    click(messages[0], 0)
+    click(messages[1], 0)
+    click(messages[1], 1)
+
+    row = next(s for s in reports.flow_report(flow).steps if s.id == "email1")
+    assert [(link.url, link.contacts, link.clicks) for link in row.links] == [
+        ("https://example.com/sale", 2, 3),
+        ("https://example.com/about", 1, 1),
+    ]

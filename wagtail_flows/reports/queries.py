@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
+    BigIntegerField,
+    CharField,
     Count,
     DateTimeField,
     Exists,
@@ -18,9 +20,11 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
+    Subquery,
     Sum,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,6 +63,7 @@ class StepFigures:
     opened: int = 0
     clicked: int = 0
     unsubscribed: int = 0
+    links: list = field(default_factory=list)  # LinkFigures of an email, most clicked first
 
     @property
     def entered(self):
@@ -79,6 +84,13 @@ class StepFigures:
     @property
     def unsubscribe_rate(self):
         return rate(self.unsubscribed, self.sent)
+
+
+@dataclass
+class LinkFigures:
+    url: str
+    clicks: int  # every click, repeats included
+    contacts: int  # contacts who clicked it (once each)
 
 
 @dataclass
@@ -237,6 +249,24 @@ def _messages(flow, since, until):
     )
 
 
+def _link_clicks(flow, since, until):
+    """Clicks on each link of each email step: the click events name their message."""
+    messages = Message.objects.filter(_cohort(since, until, "enrollment__"), flow_id=flow.pk)
+    step_of_message = Message.objects.filter(
+        pk=Cast(OuterRef("object_id"), output_field=BigIntegerField())
+    ).values("step_id")[:1]
+    return (
+        Event.objects.filter(
+            kind=EventKind.LINK_CLICKED,
+            object_id__in=messages.annotate(key=Cast("pk", CharField())).values("key"),
+        )
+        .annotate(step_id=Subquery(step_of_message), url=KeyTextTransform("url", "data"))
+        .values("step_id", "url")
+        .annotate(clicks=Count("pk"), contacts=Count("contact", distinct=True))
+        .order_by("step_id", "-clicks", "url")
+    )
+
+
 def revenue_window():
     return dt.timedelta(days=flows_settings.REVENUE_WINDOW_DAYS)
 
@@ -336,6 +366,10 @@ def _fill_steps(report, flow, since, until):
         if row is not None:
             for name, value in left.items():
                 setattr(row, name, value)
+    for link in _link_clicks(flow, since, until):
+        row = by_id.get(link["step_id"])
+        if row is not None:
+            row.links.append(LinkFigures(link["url"] or "", link["clicks"], link["contacts"]))
     for figures in _messages(flow, since, until):
         row = by_id.get(figures.pop("step_id"))
         if row is not None:
