@@ -377,3 +377,14 @@ def test_the_tester_takes_a_contact_already_in_the_flow_from_where_they_are(admi
     text = " ".join(response.content.decode().split())
     assert "Now here (already in the flow):</em> <strong>Wait 1 day</strong>" in text
     assert "Would send:" not in text
+
+
+def test_revenue_shows_the_sites_currency(admin_client, history, settings):
+    settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "CURRENCY": "EUR"}
+
+    page = admin_client.get(url("report", history.flow.pk), {"range": "30"}).content.decode()
+    export = admin_client.get(url("export", history.flow.pk), {"export": "csv", "range": "30"})
+
+    assert '<span class="wf-kpi__unit" data-figure="currency">EUR</span>' in page
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert ["Revenue attributed (EUR)", "120.00"] in [[row[1], row[3]] for row in rows]

@@ -92,6 +92,8 @@ DEFAULTS = {
     # An order counts as revenue of a flow while the contact's run is open, or within this
     # many days after they clicked one of the flow's emails.
     "REVENUE_WINDOW_DAYS": 7,
+    # The currency reports show revenue in (ISO 4217, e.g. "EUR"); empty: no currency shown.
+    "CURRENCY": "",
     # An A/B verdict needs at least this many contacts in every variant (and n·p ≥ 5).
     "AB_MIN_CONTACTS": 30,
 }

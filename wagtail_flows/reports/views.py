@@ -24,6 +24,7 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
+from wagtail_flows.conf import flows_settings
 from wagtail_flows.models import Contact, Enrollment, Flow, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import EnrollmentStatus
@@ -86,6 +87,7 @@ def report_context(flow, params, now=None):
         "trend": trend_figure(trend),
         "export_query": _range_query(key, params),
         "urls": flow_urls(flow),
+        "currency": flows_settings.CURRENCY,
     }
 
 
@@ -203,7 +205,7 @@ def export_rows(report):
         _total_row(_("Completed"), report.completed),
         _total_row(_("Exited"), report.exited),
         _total_row(_("Conversion rate %"), report.conversion_rate),
-        _total_row(_("Revenue attributed"), report.revenue),
+        _total_row(_revenue_label(), report.revenue),
     ]
     columns = ReportExportView.list_export
     email_columns = columns[columns.index("sent") :]
@@ -214,6 +216,11 @@ def export_rows(report):
             row.update(dict.fromkeys(email_columns, ""))
         rows.append(row)
     return rows
+
+
+def _revenue_label():
+    currency = flows_settings.CURRENCY
+    return f"{_('Revenue attributed')} ({currency})" if currency else _("Revenue attributed")
 
 
 def _total_row(label, value):
