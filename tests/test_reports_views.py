@@ -109,6 +109,8 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "Click rate %",
         "Unsubscribed",
         "Unsubscribe rate %",
+        "Goal reached",
+        "Goal rate %",
     ]
     totals = {row[1]: row[3] for row in rows[1:7]}
     assert totals == {
@@ -136,9 +138,11 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "50.0",
         "1",
         "25.0",
+        "1",
+        "25.0",
     ]
     assert wait[0] == "Main path" and wait[2:7] == ["wait", "5", "1", "4", "0"]
-    assert wait[10:] == [""] * 7
+    assert wait[10:] == [""] * 9
     assert len(rows) == 1 + 6 + 8
 
 

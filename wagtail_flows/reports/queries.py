@@ -63,6 +63,7 @@ class StepFigures:
     opened: int = 0
     clicked: int = 0
     unsubscribed: int = 0
+    goal_reached: int = 0  # of the contacts sent this email, those whose run converted
     links: list = field(default_factory=list)  # LinkFigures of an email, most clicked first
 
     @property
@@ -84,6 +85,10 @@ class StepFigures:
     @property
     def unsubscribe_rate(self):
         return rate(self.unsubscribed, self.sent)
+
+    @property
+    def goal_rate(self):
+        return rate(self.goal_reached, self.sent)
 
 
 @dataclass
@@ -244,6 +249,11 @@ def _messages(flow, since, until):
             opened=Count("contact", filter=Q(opens__gt=0), distinct=True),
             clicked=Count("contact", filter=Q(clicks__gt=0), distinct=True),
             unsubscribed=Count("contact", filter=Q(unsubscribed_at__isnull=False), distinct=True),
+            goal_reached=Count(
+                "contact",
+                filter=Q(status=MessageStatus.SENT, enrollment__status=EnrollmentStatus.CONVERTED),
+                distinct=True,
+            ),
         )
         .order_by()
     )

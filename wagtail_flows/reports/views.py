@@ -157,6 +157,8 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "click_rate",
         "unsubscribed",
         "unsubscribe_rate",
+        "goal_reached",
+        "goal_rate",
     ]
     export_headings = {
         "where": "Where",
@@ -176,6 +178,8 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "click_rate": "Click rate %",
         "unsubscribed": "Unsubscribed",
         "unsubscribe_rate": "Unsubscribe rate %",
+        "goal_reached": "Goal reached",
+        "goal_rate": "Goal rate %",
     }
 
     def get(self, request, pk):
