@@ -261,7 +261,7 @@ def test_a_publisher_activates_a_flow_and_the_audit_log_says_so(client, flows_pu
     client.force_login(flows_publisher)
     confirm = client.get(action_url(flow, "activate"))
     assert confirm.status_code == 200
-    assert "contacts enter this flow when: Form submitted" in confirm.content.decode()
+    assert "contacts enter this flow when: Submits any form." in confirm.content.decode()
     assert 'method="POST"' in confirm.content.decode()
     flow.refresh_from_db()
     assert flow.status == "draft"  # a GET changes nothing
