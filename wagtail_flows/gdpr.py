@@ -144,8 +144,8 @@ def holdings(contact):
         submissions=form_submissions(contact.email, events),
         queue=queue_records(contact.email, subjects),
         mentions={
-            Event: _mentioning(Event, "data", contact.email, events),
-            Enrollment: _mentioning(Enrollment, "context", contact.email, enrollments),
+            Event: _mentioning(Event, contact.email, events),
+            Enrollment: _mentioning(Enrollment, contact.email, enrollments),
         },
     )
 
@@ -159,9 +159,14 @@ def _events_of(contact, visitor_ids=None):
     )
 
 
-def _mentioning(model, field_name, email, own):
-    """Other people's rows whose JSON ``field_name`` holds the address (a referral form's
-    "friend's email" is in the referrer's event and run)."""
+# The JSON column of other people's rows that may carry an erased address.
+MENTION_FIELDS = {Event: "data", Enrollment: "context"}
+
+
+def _mentioning(model, email, own):
+    """Other people's rows whose JSON column holds the address (a referral form's "friend's
+    email" is in the referrer's event and run)."""
+    field_name = MENTION_FIELDS[model]
     if not email:
         return set()
     rows = (
@@ -178,9 +183,8 @@ def _mentioning(model, field_name, email, own):
 
 def erase_mentions(mentions, email):
     """Take the address out of other people's events and runs; keep the rest of them."""
-    fields = {Event: "data", Enrollment: "context"}
     for model, pks in mentions.items():
-        name = fields[model]
+        name = MENTION_FIELDS[model]
         for pk, data in model.objects.filter(pk__in=pks).values_list("pk", name):
             model.objects.filter(pk=pk).update(**{name: _redacted(data, email)})
 

@@ -192,7 +192,7 @@ def confirm_subscription(request, token):
     if record.confirmed_at is not None and record.contact.status == ContactStatus.SUBSCRIBED:
         response = _confirm_page(request, "confirmed", record=record)
         return set_visitor_cookie(request, response)
-    if record.confirmed_at is not None or not _may_confirm(record):
+    if record.confirmed_at is not None or not record.may_confirm():
         return _confirm_page(request, "gone", status=410)  # e.g. unsubscribed since: stays so
     return _confirm_page(request, "ask", record=record)
 
@@ -202,11 +202,6 @@ def _confirm(request, record):
     record.refresh_from_db(fields=["confirmed_at"])  # a concurrent click may have done it
     if record.confirmed_at is not None:
         identify(request, record.contact)  # the click proves the mailbox, as an email click
-
-
-def _may_confirm(record):
-    contact = record.contact
-    return contact.email == record.email and contact.can_receive_email(transactional=True)
 
 
 def _confirm_page(request, state, *, record=None, status=200):

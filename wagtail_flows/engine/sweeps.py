@@ -22,7 +22,12 @@ from django.utils import timezone
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.emails.delivery import mark_stale_sending
 from wagtail_flows.engine import sweep_triggers
-from wagtail_flows.engine.queue import ADVANCE_BATCH_FUNC, DISPATCH_BATCH_FUNC, enqueue
+from wagtail_flows.engine.queue import (
+    ADVANCE_BATCH_FUNC,
+    DELIVER_DUE_FUNC,
+    DISPATCH_BATCH_FUNC,
+    enqueue,
+)
 from wagtail_flows.models import Event, Flow
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.flows import FlowStatus
@@ -250,5 +255,5 @@ def email_housekeeping(clock):
     time came (send window, frequency cap) or whose delivery task was lost are delivered."""
 
     report = {"sends_unknown": mark_stale_sending(clock)}
-    enqueue("wagtail_flows.emails.delivery.deliver_due", clock)
+    enqueue(DELIVER_DUE_FUNC, clock)
     return report

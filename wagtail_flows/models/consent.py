@@ -118,6 +118,11 @@ class ConsentRecord(models.Model):
             return "expired"
         return "awaiting confirmation"
 
+    def may_confirm(self):
+        """Its address is still the contact's, and the contact may be emailed at all."""
+        contact = self.contact
+        return contact.email == self.email and contact.can_receive_email(transactional=True)
+
     def confirm(self, *, ip=None, at=None):
         """The person confirmed by the link: subscribe them, date the proof, and hand the
         held form submissions to marketing flows. Every other request of theirs still
@@ -127,7 +132,7 @@ class ConsentRecord(models.Model):
         no longer has, or the contact may not be emailed (bounced, complained, erased)."""
         at = at or timezone.now()
         contact = self.contact
-        if contact.email != self.email or not contact.can_receive_email(transactional=True):
+        if not self.may_confirm():
             return False
         with transaction.atomic():
             mine = ConsentRecord.objects.awaiting(at).filter(pk=self.pk)
