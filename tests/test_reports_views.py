@@ -111,6 +111,8 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "Unsubscribe rate %",
         "Goal reached",
         "Goal rate %",
+        "Orders after a click",
+        "Revenue after a click",
     ]
     totals = {row[1]: row[3] for row in rows[1:7]}
     assert totals == {
@@ -140,9 +142,11 @@ def test_the_report_exports_as_csv_with_totals_and_a_row_per_step(admin_client, 
         "25.0",
         "1",
         "25.0",
+        "2",
+        "70.00",
     ]
     assert wait[0] == "Main path" and wait[2:7] == ["wait", "5", "1", "4", "0"]
-    assert wait[10:] == [""] * 9
+    assert wait[10:] == [""] * 11
     assert len(rows) == 1 + 6 + 8
 
 
@@ -392,3 +396,15 @@ def test_revenue_shows_the_sites_currency(admin_client, history, settings):
     assert '<span class="wf-kpi__unit" data-figure="currency">EUR</span>' in page
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert ["Revenue attributed (EUR)", "120.00"] in [[row[1], row[3]] for row in rows]
+    assert rows[0][-1] == "Revenue after a click (EUR)"
+    assert "Revenue after a click (EUR)" in page
+
+
+def test_each_email_shows_the_revenue_of_orders_after_a_click_on_it(admin_client, history):
+    page = admin_client.get(url("report", history.flow.pk), {"range": "30"}).content.decode()
+
+    first = page.split('<tr data-step="email1">')[1].split("</tr>")[0]
+    second = page.split('<tr data-step="n_email">')[1].split("</tr>")[0]
+    cell = '<td class="wf-num" data-figure="revenue">'
+    assert f'{cell}70.00 <span class="wf-rate">(2 orders)' in first
+    assert f'{cell}50.00 <span class="wf-rate">(1 order)' in second

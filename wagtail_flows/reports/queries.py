@@ -64,6 +64,8 @@ class StepFigures:
     clicked: int = 0
     unsubscribed: int = 0
     goal_reached: int = 0  # of the contacts sent this email, those whose run converted
+    orders: int = 0  # orders placed within the revenue window after a click on this email
+    revenue: Decimal = Decimal("0")  # their value (each order to the email clicked last)
     links: list = field(default_factory=list)  # LinkFigures of an email, most clicked first
 
     @property
@@ -305,6 +307,30 @@ def _revenue(flow, since, until):
     ).aggregate(orders=Count("pk"), revenue=Sum("value"))
 
 
+def _email_revenue(flow, since, until):
+    """Orders per email step: each order goes to the flow's email its contact clicked last
+    (by first click) within the revenue window before it, so the emails never share one."""
+    at = OuterRef("created_at")
+    window_start = ExpressionWrapper(at - revenue_window(), output_field=DateTimeField())
+    messages = Message.objects.filter(_cohort(since, until, "enrollment__"), flow_id=flow.pk)
+    last_clicked = (
+        messages.filter(contact=OuterRef("contact"), first_clicked_at__range=(window_start, at))
+        .order_by("-first_clicked_at", "-pk")
+        .values("step_id")[:1]
+    )
+    return (
+        Event.objects.filter(
+            kind=EventKind.ORDER_PLACED,
+            contact__in=messages.filter(first_clicked_at__isnull=False).values("contact"),
+        )
+        .annotate(step_id=Subquery(last_clicked))
+        .filter(step_id__isnull=False)
+        .values("step_id")
+        .annotate(orders=Count("pk"), revenue=Sum("value"))
+        .order_by()
+    )
+
+
 def _variant_rows(flow, split_ids, since, until):
     """{(split id, variant label): counts} of the runs that went through each variant."""
     if not split_ids:
@@ -385,6 +411,11 @@ def _fill_steps(report, flow, since, until):
         if row is not None:
             for name, value in figures.items():
                 setattr(row, name, value)
+    for money in _email_revenue(flow, since, until):
+        row = by_id.get(money["step_id"])
+        if row is not None:
+            row.orders = money["orders"]
+            row.revenue = (money["revenue"] or Decimal("0")).quantize(CENTS)
 
 
 # --- A/B -----------------------------------------------------------------------------------

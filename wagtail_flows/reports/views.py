@@ -159,6 +159,8 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "unsubscribe_rate",
         "goal_reached",
         "goal_rate",
+        "orders",
+        "revenue",
     ]
     export_headings = {
         "where": "Where",
@@ -180,6 +182,8 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "unsubscribe_rate": "Unsubscribe rate %",
         "goal_reached": "Goal reached",
         "goal_rate": "Goal rate %",
+        "orders": "Orders after a click",
+        "revenue": "Revenue after a click",
     }
 
     def get(self, request, pk):
@@ -192,6 +196,11 @@ class ReportExportView(SpreadsheetExportMixin, View):
         since, until, _key = reports.date_range(request.GET)
         report = reports.flow_report(self.flow, since, until)
         return self.as_spreadsheet(ExportRows(export_rows(report)), export_format)
+
+    def get_heading(self, queryset, field):
+        currency = flows_settings.CURRENCY
+        heading = super().get_heading(queryset, field)
+        return f"{heading} ({currency})" if field == "revenue" and currency else heading
 
     def get_filename(self):
         return f"{slugify(self.flow.name) or 'flow'}-report"
