@@ -88,6 +88,8 @@ DEFAULTS = {
     "DELIVERY_GRACE_MINUTES": 5,
     # Soft bounces in a row before a contact is treated as bounced.
     "SOFT_BOUNCE_LIMIT": 3,
+    # DNS servers the sending-domain check asks ("host" or "host:port"); empty: the system's.
+    "DNS_NAMESERVERS": [],
     # --- reports (reports.py; docs/reports.md) ----------------------------------------------
     # An order counts as revenue of a flow while the contact's run is open, or within this
     # many days after they clicked one of the flow's emails.

@@ -132,3 +132,24 @@ from wagtail_flows.models.consent import ConsentSettings  # noqa: E402
 register_setting(ConsentSettings, icon="mail")
 
 # --- end consent -----------------------------------------------------------------------------
+
+# --- deliverability (admin/deliverability.py: Settings → Sending domain) -------------------
+
+
+@hooks.register("register_admin_urls")
+def flows_deliverability_urls():
+    from django.urls import include, path
+
+    from wagtail_flows.admin.deliverability import urlpatterns
+
+    return [path("flows/", include((urlpatterns, "wagtail_flows_deliverability")))]
+
+
+@hooks.register("register_settings_menu_item")
+def flows_sending_domain_menu_item():
+    from wagtail_flows.admin.deliverability import sending_domain_menu_item
+
+    return sending_domain_menu_item()
+
+
+# --- end deliverability ----------------------------------------------------------------------
