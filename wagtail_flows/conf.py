@@ -88,6 +88,14 @@ DEFAULTS = {
     "DELIVERY_GRACE_MINUTES": 5,
     # Soft bounces in a row before a contact is treated as bounced.
     "SOFT_BOUNCE_LIMIT": 3,
+    # The deliverability brake (docs/deliverability.md): a live marketing flow pauses when,
+    # of its emails sent in the last BRAKE_WINDOW_DAYS (at least BRAKE_MIN_SENT of them), the
+    # share of spam complaints or of hard bounces reaches its limit (percent).
+    "BRAKE_ENABLED": True,
+    "BRAKE_WINDOW_DAYS": 7,
+    "BRAKE_MIN_SENT": 200,
+    "BRAKE_COMPLAINT_RATE": 0.3,
+    "BRAKE_BOUNCE_RATE": 5.0,
     # DNS servers the sending-domain check asks ("host" or "host:port"); empty: the system's.
     "DNS_NAMESERVERS": [],
     # --- reports (reports.py; docs/reports.md) ----------------------------------------------

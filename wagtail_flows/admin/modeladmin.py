@@ -32,6 +32,7 @@ from wagtail_flows.admin.common import (
     SEGMENTS_BASE_URL,
     modeladmin_url,
 )
+from wagtail_flows.admin.diagram_preview import LiveDiagramMixin
 from wagtail_flows.admin.enroll import enroll_chosen_url
 from wagtail_flows.admin.filters import (
     ACTIVITY_FIELDS,
@@ -126,7 +127,11 @@ class FlowButtonHelper(ButtonHelper):
         return buttons
 
 
-class FlowEditView(EditView):
+class FlowCreateView(LiveDiagramMixin, CreateView):
+    pass
+
+
+class FlowEditView(LiveDiagramMixin, EditView):
     """A draft flow is edited in place; a live or paused one as a draft beside the published
     version, which runs unchanged until it is published (admin/versions.py)."""
 
@@ -176,6 +181,8 @@ class FlowAdmin(FlowsModelAdmin):
     search_fields = ("name", "description")
     edit_handler = FLOW_EDIT_HANDLER
     index_template_name = "wagtail_flows/admin/flow_index.html"
+    create_template_name = "wagtail_flows/admin/flow_create.html"
+    create_view_class = FlowCreateView
     edit_template_name = "wagtail_flows/admin/flow_edit.html"
     edit_view_class = FlowEditView
     button_helper_class = FlowButtonHelper
@@ -196,6 +203,8 @@ class FlowAdmin(FlowsModelAdmin):
     @django_admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         badge = status_tag(obj.get_status_display(), primary=obj.status == FlowStatus.LIVE)
+        if obj.status == FlowStatus.PAUSED and obj.pause_reason:
+            badge += status_tag(_("braked"), warning=True, title=obj.pause_reason)
         if obj.has_draft:
             badge += status_tag(_("draft awaiting sign-off"), title=_("Changes not yet published"))
         return badge

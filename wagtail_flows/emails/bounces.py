@@ -2,6 +2,7 @@
 or ``record_bounce``/``record_complaint`` from your own): suppress, never email again."""
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails.brake import record_feedback
 from wagtail_flows.models import Contact, Suppression
 from wagtail_flows.models.contacts import normalize_email
 
@@ -19,6 +20,8 @@ def _suppress(email, reason):
 def record_bounce(email, hard=True):
     """A bounce reported by the mail provider. A hard bounce (or enough soft ones in a row)
     stops all email to the address at once. Returns True if the contact was suppressed."""
+    if hard:
+        record_feedback(email, "bounced_at")
     contact = _contact(email)
     if contact is None:
         if hard:
@@ -36,6 +39,7 @@ def record_bounce(email, hard=True):
 
 def record_complaint(email):
     """A spam complaint: never email the address again."""
+    record_feedback(email, "complained_at")
     contact = _contact(email)
     if contact is None:
         _suppress(email, "complained")

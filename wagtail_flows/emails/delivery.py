@@ -31,6 +31,7 @@ from wagtail_flows.emails.rendering import (
 from wagtail_flows.models import Contact, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.events import record_event
+from wagtail_flows.models.flows import FlowStatus
 from wagtail_flows.models.messages import MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -56,11 +57,15 @@ def enqueue_batch(message_ids):
     )
 
 
+# A paused flow's marketing emails already queued wait for its resume (the brake relies on
+# it); transactional ones go out.
+HELD = Q(flow__status=FlowStatus.PAUSED, transactional=False)
+
+
 def _claim(message_id, now):
     due = Q(send_after__isnull=True) | Q(send_after__lte=now)
-    claimed = Message.objects.filter(due, pk=message_id, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.SENDING, claimed_at=now
-    )
+    queued = Message.objects.filter(due, pk=message_id, status=MessageStatus.QUEUED)
+    claimed = queued.exclude(HELD).update(status=MessageStatus.SENDING, claimed_at=now)
     return claimed == 1
 
 
@@ -129,6 +134,7 @@ def deliver_due(now=None, limit=None):
     due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=grace)
     ids = list(
         Message.objects.filter(due, status=MessageStatus.QUEUED)
+        .exclude(HELD)
         .order_by("created_at")
         .values_list("pk", flat=True)[: limit or flows_settings.SEND_BATCH_SIZE]
     )

@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.fields import StreamField
-from wagtail.log_actions import log
+from wagtail.log_actions import LogFormatter, log
 
 from wagtail_flows.flows import validation
 from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
@@ -97,6 +97,10 @@ class Flow(FlowVersionsMixin):
     updated_at = models.DateTimeField(auto_now=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Why the flow paused when no person paused it (the deliverability brake), shown until a
+    # person resumes it; the brake then counts only messages sent since.
+    pause_reason = models.CharField(max_length=500, blank=True)
+    brake_reset_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("flow")
@@ -185,18 +189,22 @@ class Flow(FlowVersionsMixin):
             self.record_published_version(user)
         return True
 
-    def pause(self, user=None):
-        return self._change_status(FlowStatus.PAUSED, "pause", user, {FlowStatus.LIVE})
+    def pause(self, user=None, reason=""):
+        extra = {"pause_reason": reason[:500]}
+        return self._change_status(FlowStatus.PAUSED, "pause", user, {FlowStatus.LIVE}, extra)
 
     def resume(self, user=None):
         self.validate_for_activation()
-        return self._change_status(FlowStatus.LIVE, "resume", user, {FlowStatus.PAUSED})
+        extra = {"pause_reason": ""}
+        if self.pause_reason:
+            extra["brake_reset_at"] = timezone.now()
+        return self._change_status(FlowStatus.LIVE, "resume", user, {FlowStatus.PAUSED}, extra)
 
     def archive(self, user=None):
         allowed = {FlowStatus.DRAFT, FlowStatus.LIVE, FlowStatus.PAUSED}
         return self._change_status(FlowStatus.ARCHIVED, "archive", user, allowed)
 
-    def _change_status(self, new, action, user, allowed_from):
+    def _change_status(self, new, action, user, allowed_from, extra=None):
         old = self.status
         if old not in allowed_from:
             label = FlowStatus(old).label.lower()
@@ -209,13 +217,17 @@ class Flow(FlowVersionsMixin):
             values["paused_at"] = None
         elif action == "pause":
             values["paused_at"] = now
+        values.update(extra or {})
         with transaction.atomic():
             # Compare-and-set: of two people pressing "pause" at once, one changes it.
             if not Flow.objects.filter(pk=self.pk, status=old).update(**values):
                 raise ValidationError({"status": _("The flow's status changed meanwhile.")})
             for name, value in values.items():
                 setattr(self, name, value)
-            log(self, f"wagtail_flows.{action}", user=user, data={"old": old, "new": new})
+            data = {"old": old, "new": new}
+            if values.get("pause_reason"):
+                data["reason"] = values["pause_reason"]
+            log(self, f"wagtail_flows.{action}", user=user, data=data)
             flow_status_changed.send(sender=Flow, flow=self, old=old, new=new, user=user)
         return True
 
@@ -224,7 +236,7 @@ class Flow(FlowVersionsMixin):
         Message by step id) of the copy never mix with the original's."""
         copy_ = Flow(name=_("Copy of %(name)s") % {"name": self.name})
         skip = {"id", "name", "status", "created_at", "updated_at", "activated_at", "paused_at"}
-        skip |= {"latest_revision", "live_revision"}
+        skip |= {"latest_revision", "live_revision", "pause_reason", "brake_reset_at"}
         for field in self._meta.concrete_fields:
             if field.name in skip:
                 continue
@@ -285,7 +297,17 @@ FLOW_LOG_ACTIONS = (
 )
 
 
+class StatusChangeFormatter(LogFormatter):
+    """A pause the brake made says why in the history's comment column."""
+
+    def format_comment(self, log_entry):
+        return (log_entry.data or {}).get("reason", "")
+
+
 def register_flow_log_actions(actions):
     """The ``register_log_actions`` hook (registered in hooks.py)."""
     for name, label, message in (*FLOW_LOG_ACTIONS, *VERSION_LOG_ACTIONS):
-        actions.register_action(f"wagtail_flows.{name}", label, message)
+        formatter = type(
+            "_Formatter", (StatusChangeFormatter,), {"label": label, "message": message}
+        )
+        actions.register_action(f"wagtail_flows.{name}")(formatter)

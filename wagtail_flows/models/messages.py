@@ -70,6 +70,9 @@ class Message(models.Model):
     first_opened_at = models.DateTimeField(null=True, blank=True)
     first_clicked_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The mail provider's feedback on this message (docs/deliverability.md: the brake).
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     send_after = models.DateTimeField(null=True, blank=True)
     # When a worker claimed it (queued → sending); a claim older than the sending lease

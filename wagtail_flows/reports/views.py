@@ -25,6 +25,7 @@ from wagtail.admin.ui.components import Component
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails import brake
 from wagtail_flows.models import Contact, Enrollment, Flow, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import EnrollmentStatus
@@ -295,7 +296,15 @@ def dashboard_figures(now=None):
         enrollments__status=EnrollmentStatus.FAILED,
         enrollments__finished_at__gte=now - dt.timedelta(days=7),
     ).distinct()
+    braked = Flow.objects.filter(status=FlowStatus.PAUSED).exclude(pause_reason="")
     return {
+        "braked": list(braked.order_by("-paused_at")[:10]),
+        "rates": brake.site_rates(now),
+        "limits": {
+            "complaints": flows_settings.BRAKE_COMPLAINT_RATE,
+            "bounces": flows_settings.BRAKE_BOUNCE_RATE,
+            "days": flows_settings.BRAKE_WINDOW_DAYS,
+        },
         "live": Flow.objects.filter(status=FlowStatus.LIVE).count(),
         "enrolled_today": Enrollment.objects.filter(enrolled_at__gte=today).count(),
         "emails": emails,
