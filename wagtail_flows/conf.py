@@ -96,6 +96,15 @@ DEFAULTS = {
     "BRAKE_MIN_SENT": 200,
     "BRAKE_COMPLAINT_RATE": 0.3,
     "BRAKE_BOUNCE_RATE": 5.0,
+    # The pace (docs/deliverability.md): marketing emails an hour, overall and per recipient
+    # domain (None: no limit), and a warm-up for a new domain from WARMUP_START (a date):
+    # WARMUP_FIRST_DAY emails the first day, times WARMUP_GROWTH each day, until WARMUP_UNTIL.
+    "PACE_PER_HOUR": None,
+    "PACE_PER_DOMAIN_PER_HOUR": None,
+    "WARMUP_START": None,
+    "WARMUP_FIRST_DAY": 50,
+    "WARMUP_GROWTH": 2.0,
+    "WARMUP_UNTIL": 100000,
     # DNS servers the sending-domain check asks ("host" or "host:port"); empty: the system's.
     "DNS_NAMESERVERS": [],
     # --- reports (reports.py; docs/reports.md) ----------------------------------------------

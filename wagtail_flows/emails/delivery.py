@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from wagtail_flows import signals
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails import pace
 from wagtail_flows.emails.confirmation import render_confirmation
 from wagtail_flows.emails.rendering import (
     base_url_for,
@@ -90,7 +91,8 @@ UNUSED_IN_DELIVERY = (
 def deliver_message(message_id, *, connection=None, now=None):
     """Send one queued message; returns its final status, or None if it was not ours
     (already claimed by another worker, already done, or its ``send_after`` is later)."""
-    if not _claim(message_id, now or timezone.now()):
+    now = now or timezone.now()
+    if not _claim(message_id, now):
         return None
     message = (
         Message.objects.select_related("contact", "flow", "page", "enrollment", "revision")
@@ -100,6 +102,11 @@ def deliver_message(message_id, *, connection=None, now=None):
     if not message.contact.can_receive_email(transactional=message.transactional):
         _finish(message, MessageStatus.SUPPRESSED, error="The contact may not be emailed.")
         return message.status
+    if pace.is_paced(message):
+        until = pace.free_at(message, now)
+        if until is not None:
+            pace.hold(message, until, now)
+            return MessageStatus.QUEUED
     try:
         email = build_email(message, connection=connection)
     except Exception as error:  # a broken page must not stop the batch

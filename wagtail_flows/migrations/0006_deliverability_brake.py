@@ -18,6 +18,11 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
+            model_name="message",
+            name="paced_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
             model_name="flow",
             name="pause_reason",
             field=models.CharField(blank=True, max_length=500),

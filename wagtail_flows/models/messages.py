@@ -73,6 +73,7 @@ class Message(models.Model):
     # The mail provider's feedback on this message (docs/deliverability.md: the brake).
     bounced_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
+    paced_at = models.DateTimeField(null=True, blank=True)  # first held back by the pace
     created_at = models.DateTimeField(default=timezone.now)
     send_after = models.DateTimeField(null=True, blank=True)
     # When a worker claimed it (queued → sending); a claim older than the sending lease

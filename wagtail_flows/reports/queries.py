@@ -60,6 +60,7 @@ class StepFigures:
     unsubscribed_here: int = 0  # of those, because they unsubscribed
     converted_here: int = 0  # reached the goal while at this step
     sent: int = 0
+    held: int = 0  # queued, held back by the pace (docs/deliverability.md)
     opened: int = 0
     clicked: int = 0
     unsubscribed: int = 0
@@ -248,6 +249,7 @@ def _messages(flow, since, until):
         .values("step_id")
         .annotate(
             sent=Count("pk", filter=Q(status=MessageStatus.SENT)),
+            held=Count("pk", filter=Q(status=MessageStatus.QUEUED, paced_at__isnull=False)),
             opened=Count("contact", filter=Q(opens__gt=0), distinct=True),
             clicked=Count("contact", filter=Q(clicks__gt=0), distinct=True),
             unsubscribed=Count("contact", filter=Q(unsubscribed_at__isnull=False), distinct=True),
