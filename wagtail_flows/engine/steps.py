@@ -123,6 +123,22 @@ class Effects:
     def signal(self, signal, **kwargs):
         transaction.on_commit(lambda: signal.send(sender=type(self), **kwargs))
 
+    def offer(self, flow_id, contact):
+        """Enroll ``contact`` in another flow (a sunset's re-engagement) after commit."""
+        transaction.on_commit(lambda: _enroll_quietly(flow_id, contact))
+
+
+def _enroll_quietly(flow_id, contact):
+    from wagtail_flows.engine.dispatch import enroll
+    from wagtail_flows.models import Flow
+
+    flow = Flow.objects.filter(pk=flow_id).first()
+    try:
+        if flow is not None:
+            enroll(flow, contact)  # None when it isn't live or its rules keep them out
+    except Exception:  # the skip is done; a failed offer must not undo it
+        logger.exception("Could not enroll contact %s in flow %s", contact.pk, flow_id)
+
 
 def _send_quietly(email):
     try:
@@ -155,6 +171,9 @@ class RecordingEffects(Effects):
 
     def signal(self, signal, **kwargs):
         pass
+
+    def offer(self, flow_id, contact):
+        self.records.append(("offer", flow_id))
 
 
 # --- waiting -----------------------------------------------------------------------------
@@ -308,6 +327,10 @@ def email_page_for(step):
 def run_send_email(ctx):
     if ctx.enrollment.skip_overdue_sends:
         return Outcome("next", outcome="skipped: overdue")
+    if is_sunset(ctx.flow, ctx.contact, ctx.now):
+        if ctx.flow.sunset_flow_id:
+            ctx.effects.offer(ctx.flow.sunset_flow_id, ctx.contact)
+        return Outcome("next", outcome="skipped: inactive")
     page = email_page_for(ctx.step)
     later = _send_later(ctx)
     if later:
@@ -330,6 +353,16 @@ def run_send_email(ctx):
     message.subject = subject
     ctx.effects.deliver(message)
     return Outcome("next", outcome="queued", detail=subject)
+
+
+def is_sunset(flow, contact, now):
+    """Has the contact, known for the flow's sunset months, opened or clicked nothing since?"""
+    months = flow.sunset_months
+    if not months or flow.kind == FlowKind.TRANSACTIONAL:
+        return False
+    since = now - timedelta(days=30 * months)
+    engaged = max(filter(None, [contact.last_open_at, contact.last_click_at]), default=None)
+    return contact.created_at <= since and (engaged is None or engaged <= since)
 
 
 def _send_later(ctx):

@@ -86,8 +86,20 @@ def flow_changes(published, draft):
             lambda f: [f.get_on_resume_display()],
             ("on_resume",),
         ),
+        _section(
+            "Inactive contacts", published, draft, _sunset, ("sunset_months", "sunset_flow_id")
+        ),
     ]
     return FlowChanges(sections=sections, steps=step_changes(published, draft))
+
+
+def _sunset(flow):
+    if not flow.sunset_months:
+        return ["Sent to everyone"]
+    line = f"Skipped after {flow.sunset_months} months without an open or click"
+    if flow.sunset_flow_id:
+        line += f", offered “{flow.sunset_flow}”"
+    return [line]
 
 
 def _section(label, published, draft, lines, fields):

@@ -93,6 +93,24 @@ class Flow(FlowVersionsMixin):
         choices=OnResume.choices,
         default=OnResume.SPREAD,
     )
+    sunset_months = models.PositiveSmallIntegerField(
+        _("skip contacts inactive for months"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Skip this flow's emails to contacts who have not opened or clicked any email for "
+            "this many months, as mailbox providers advise. Empty: send to everyone."
+        ),
+    )
+    sunset_flow = models.ForeignKey(
+        "self",
+        verbose_name=_("offer them this flow"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("A re-engagement flow the skipped contacts enter instead, if it is live."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     activated_at = models.DateTimeField(null=True, blank=True)

@@ -38,6 +38,8 @@ VERSIONED_FIELDS = (
     "send_weekdays",
     "send_window_timezone",
     "on_resume",
+    "sunset_months",
+    "sunset_flow",
 )
 
 PUBLISHED_STATUSES = (FlowStatus.LIVE, FlowStatus.PAUSED)
