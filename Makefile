@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast test-oscar lint sandbox sandbox-setup migrations clean bench
+.PHONY: install test test-fast test-oscar test-existing-site lint sandbox sandbox-setup migrations clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test-oscar:
 	$(OSCAR_VENV)/bin/pip install -q -e ".[test,oscar]"
 	DJANGO_SETTINGS_MODULE=tests.oscar_site.settings \
 		$(OSCAR_VENV)/bin/python -m pytest -m oscar tests/oscar_site $(PYTEST_ARGS)
+
+# An existing Wagtail site (its own apps, no django.contrib.admin) that gets the plugin by the
+# README's own snippets, then drives a flow to a sent email (tests/existing_site/).
+test-existing-site: install
+	DJANGO_SETTINGS_MODULE=tests.existing_site.settings \
+		$(BIN)/python -W error::DeprecationWarning -m pytest tests/existing_site $(PYTEST_ARGS)
 
 # ruff, then import-linter's contracts (setup.cfg [importlinter]: imports run one way).
 lint: install

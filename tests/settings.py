@@ -163,7 +163,10 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 
-WAGTAIL_FLOWS = {"BASE_URL": "http://testserver"}
+WAGTAIL_FLOWS = {
+    "BASE_URL": "http://testserver",
+    "POSTAL_ADDRESS": "Example Ltd, 1 Test Street, Testville",
+}
 
 LOGGING = {
     "version": 1,

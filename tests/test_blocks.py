@@ -90,6 +90,7 @@ def sample_conditions(o):
         child("stage_is", {"stage": "lead"}),
         child("score_at_least", {"score": 20}),
         child("property", {"name": "plan", "operator": "equals", "value": "pro"}),
+        child("form_answer", {"field": "nps_score", "operator": "lte", "value": "6"}),
         child(
             "did_event",
             {

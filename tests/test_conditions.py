@@ -23,6 +23,14 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.now()
 PROPERTY_NAMES = ["plan", "age", "vip", "note", "first_name", "email", "score", "orders_count"]
 TEXTS = ["pro", "PRO", "Pro plan", "5", "5.5", "-2", "", "true", "false", "abc", "10", "ann"]
+# Form answers as Wagtail stores them: text (numbers too), ticks, several choices.
+ANSWERED = st.one_of(
+    st.sampled_from(["4", "9", "10", "6.5", "", "Gardening", "Cooking", " 4", "x9"]),
+    st.booleans(),
+    st.integers(0, 10),
+    st.just(["Gardening", "Cooking"]),
+)
+OPERATORS = ["equals", "not_equals", "contains", "gt", "gte", "lt", "lte", "is_set", "is_not_set"]
 STORED = st.one_of(
     st.none(),
     st.booleans(),
@@ -113,6 +121,12 @@ def condition_strategy(pool):
             skus,
         ),
         st.just(raw("is_subscribed")),
+        st.builds(
+            lambda f, o, v: raw("form_answer", {"field": f, "operator": o, "value": v}),
+            st.sampled_from(["nps_score", "topic", "bad__name"]),
+            st.sampled_from(OPERATORS),
+            st.sampled_from([*TEXTS, "Gardening", "garden", "4", "6", "10"]),
+        ),
     )
 
 
@@ -144,6 +158,10 @@ def contact_strategy(pool):
             "tags": st.sets(st.integers(0, 1)),
             "events": st.lists(event, max_size=4),
             "messages": st.lists(message, max_size=2),
+            "answers": st.lists(
+                st.dictionaries(st.sampled_from(["nps_score", "topic"]), ANSWERED, max_size=2),
+                max_size=2,
+            ),
         }
     )
 
@@ -173,6 +191,8 @@ def make_contact(pool, index, spec):
             value=Decimal(value) if value is not None else None,
             created_at=NOW - timedelta(days=days_ago, hours=1),
         )
+    for answers in spec.get("answers", ()):
+        Event.objects.create(contact=contact, kind="form_submitted", data=answers)
     for email_index, opened, clicked in spec["messages"]:
         Message.objects.create(
             contact=contact,
@@ -346,3 +366,79 @@ def test_segment_with_an_unnamed_property_is_refused_naming_the_field():
         segment.full_clean()
     assert "conditions" in excinfo.value.message_dict
     assert "name" in excinfo.value.message_dict["conditions"][0]
+
+
+# --- form answers and numbers kept as text ---------------------------------------------------
+
+
+def answer(field, operator, value=""):
+    return stream(raw("form_answer", {"field": field, "operator": operator, "value": value}))
+
+
+def run_context(**answers):
+    """What a run started by a form submission remembers (dispatch.event_context)."""
+    return {"event": {"kind": "form_submitted"}, "form": answers}
+
+
+def test_a_form_answer_is_read_from_the_submission_that_started_the_run(contact):
+    Event.objects.create(contact=contact, kind="form_submitted", data={"nps_score": "10"})
+    detractor = run_context(nps_score="4", topic="Gardening")
+    assert conditions.evaluate(answer("nps_score", "lte", "6"), contact, context=detractor)
+    assert not conditions.evaluate(answer("nps_score", "gte", "9"), contact, context=detractor)
+    assert conditions.evaluate(answer("topic", "equals", "Gardening"), contact, context=detractor)
+    assert not conditions.evaluate(
+        answer("topic", "equals", "Cooking"), contact, context=detractor
+    )
+    # A run a page view started has no answers: "not set", whatever older forms said.
+    viewed = {"event": {"kind": "page_viewed"}}
+    assert conditions.evaluate(answer("nps_score", "is_not_set"), contact, context=viewed)
+    assert not conditions.evaluate(answer("nps_score", "gte", "9"), contact, context=viewed)
+
+
+def test_outside_a_run_any_form_submission_of_the_contact_counts_in_both_ways(contact):
+    Event.objects.create(contact=contact, kind="form_submitted", data={"nps_score": "4"})
+    Event.objects.create(contact=contact, kind="form_submitted", data={"topic": "Gardening"})
+    cases = [
+        ("nps_score", "lte", "6", True),
+        ("nps_score", "gt", "6", False),
+        ("nps_score", "equals", "4", True),
+        ("topic", "equals", "Gardening", True),
+        ("topic", "not_equals", "Gardening", False),  # none may have that answer
+        ("topic", "contains", "garden", True),
+        ("colour", "is_not_set", "", True),
+        ("colour", "is_set", "", False),
+    ]
+    for field, operator, value, expected in cases:
+        conds = answer(field, operator, value)
+        assert conditions.evaluate(conds, contact) is expected, (field, operator)
+        assert Contact.objects.filter(conditions.to_q(conds)).exists() is expected, field
+
+
+def test_a_property_kept_as_text_orders_as_a_number(contact):
+    contact.properties = {"nps_score": "4", "plan": "pro", "size": "x4"}
+    contact.save()
+    cases = [
+        ("nps_score", "lte", "6", True),
+        ("nps_score", "gt", "10", False),
+        ("nps_score", "gte", "4", True),
+        ("size", "lt", "10", False),  # not a number
+        ("plan", "gt", "0", False),
+    ]
+    for name, operator, value, expected in cases:
+        conds = stream(raw("property", {"name": name, "operator": operator, "value": value}))
+        assert conditions.evaluate(conds, contact) is expected, (name, operator)
+        assert Contact.objects.filter(conditions.to_q(conds)).exists() is expected, name
+
+
+def test_form_answer_and_property_read_in_plain_words():
+    from wagtail_flows.flows.describe import describe_conditions
+
+    conds = [
+        raw("form_answer", {"field": "nps_score", "operator": "lte", "value": "6"}),
+        raw("property", {"name": "topic", "operator": "equals", "value": "Gardening"}),
+        raw("form_answer", {"field": "topic", "operator": "is_set", "value": ""}),
+    ]
+    text = describe_conditions(stream(*conds), match="any")
+    assert "Form answer nps_score is at most “6”" in text
+    assert "topic is “Gardening”" in text
+    assert "Form answer topic is set" in text

@@ -105,3 +105,14 @@ def test_the_changes_page_names_a_new_sunset_before_sign_off(flows):
     assert section.after == [
         "Skipped after 6 months without an open or click, offered “We miss you”"
     ]
+
+
+def test_a_marketer_sets_the_sunset_in_the_flow_editor(admin_client, flows):
+    newsletter, comeback = flows
+    newsletter.sunset_months, newsletter.sunset_flow = None, None
+    newsletter.status = "draft"
+    newsletter.save()
+    edit = admin_client.get(f"/admin/flows/edit/{newsletter.pk}/")
+    form = edit.context["form"]
+    assert {"sunset_months", "sunset_flow"} <= set(form.fields)
+    assert "Inactive contacts" in edit.content.decode()

@@ -355,3 +355,48 @@ def test_a_cached_revision_renders_each_message_with_few_queries(django_assert_m
         message = Message.objects.create(contact=contact, page=page, to_email=contact.email)
         with django_assert_max_num_queries(2):
             render_email(revision, contact, message=message)
+
+
+# --- form answers and contact properties --------------------------------------------------------
+
+
+def test_an_email_prints_the_form_answers_and_properties_as_escaped_text():
+    from django.test import Client
+
+    from tests.factories import make_form_page
+    from wagtail_flows.engine.dispatch import event_context
+    from wagtail_flows.models import Contact
+
+    form = make_form_page(
+        "Contact us",
+        fields=[
+            ("Your email", "email", True),
+            ("Company", "singleline", False),
+            ("Topic", "singleline", False),
+        ],
+    )
+    topic = "<b>Gardening</b> {{ contact.email }}"
+    Client().post(
+        form.url, {"your_email": "ann@example.com", "company": "Spoon & Co", "topic": topic}
+    )
+    contact = Contact.objects.get(email="ann@example.com")
+    page = make_email_page(
+        subject="About {{ answers.topic }}",
+        body=[
+            (
+                "text",
+                "<p>[{{ answers.topic }}] at [{{ contact.properties.company }}]"
+                "[{{ answers.missing|default:'none' }}]</p>",
+            )
+        ],
+    )
+    context = event_context(contact.events.get(kind="form_submitted"))
+    rendered = render_email(page.get_latest_revision(), contact, context=context)
+    assert (
+        "[&lt;b&gt;Gardening&lt;/b&gt; {{ contact.email }}] at [Spoon &amp; Co][none]"
+        in rendered.html
+    )
+    assert rendered.subject == "About <b>Gardening</b> {{ contact.email }}"
+    assert merge_tags.check("{{ answers.topic }} {{ contact.properties.phone }}") == []
+    # A run not started by a form prints nothing there (and the preview has no typo to name).
+    assert "[] at [Spoon &amp; Co]" in render_email(page.get_latest_revision(), contact).html

@@ -161,7 +161,7 @@ def test_resume_with_skip_skips_overdue_emails_but_not_later_ones():
 
 
 def test_resume_with_spread_staggers_overdue_contacts_over_the_next_hours(settings):
-    settings.WAGTAIL_FLOWS = {"RESUME_SPREAD_HOURS": 3}
+    settings.WAGTAIL_FLOWS = {**settings.WAGTAIL_FLOWS, "RESUME_SPREAD_HOURS": 3}
     flow, runs = _overdue_flow("spread", contacts=3)
     resumed_at = T0 + timedelta(days=2)
     with mock.patch("django.utils.timezone.now", return_value=resumed_at):

@@ -47,6 +47,7 @@ def params_for(slug, pages):
         "upsell": {"sku": "SKU-1"},
         "replenishment-reminder": {"sku": "SKU-1"},
         "event-webinar": {"registration_form": pages["event_form"].pk},
+        "nps-feedback": {"form_page": pages["form"].pk},
     }.get(slug, {})
 
 
@@ -87,9 +88,8 @@ def start_story(slug, story, contact, pages):
             story.at(minutes=1),
         ),
         "re-engagement": lambda: story.at(days=91),
-        "nps-feedback": lambda: (
-            set_property(contact, "nps_score", 10),
-            story.event("custom", contact, name="nps_answered"),
+        "nps-feedback": lambda: story.event(
+            "form_submitted", contact, page=form, data={"nps_score": "10"}
         ),
         "product-engagement": lambda: story.event("custom", contact, name="feature_used"),
         "event-webinar": lambda: story.event(

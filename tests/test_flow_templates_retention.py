@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ContactFactory, make_form_page, make_standard_page
-from tests.flow_stories import Story, go_live, sent, set_property, statuses
+from tests.flow_stories import Story, go_live, sent, statuses
 from tests.test_flow_templates_stories import email_times, lists_of, tags_of
 from wagtail_flows import flow_templates
 from wagtail_flows.engine.sweep_triggers import site_timezone
@@ -59,11 +59,11 @@ def test_re_engagement_wins_back_the_ones_who_return_and_tags_the_rest(ann, bob)
 
 def test_nps_thanks_fans_apologises_to_critics_and_a_complaint_cancels(ann, bob):
     carol = ContactFactory(email="carol@example.com")
-    flow = go_live(flow_templates.create_flow("nps-feedback"))
+    form = make_form_page("How did we do?")
+    flow = go_live(flow_templates.create_flow("nps-feedback", {"form_page": form.pk}))
     story = Story()
-    for contact, score in ((ann, 10), (bob, 3), (carol, 9)):
-        set_property(contact, "nps_score", score)
-        story.event("custom", contact, name="nps_answered")
+    for contact, score in ((ann, "10"), (bob, "3"), (carol, "9")):
+        story.event("form_submitted", contact, page=form, data={"nps_score": score})
     story.at(minutes=20)
     story.event("custom", carol, name="complaint")
     story.at(minutes=39)

@@ -1,8 +1,11 @@
 """System checks that name a missing or wrong setting before anything runs."""
 
+from urllib.parse import urlsplit
+
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 from wagtail_flows.conf import DEFAULTS
 
@@ -16,7 +19,19 @@ def check_settings(app_configs, **kwargs):
     errors += _check_flows_dict()
     errors += _check_q_cluster()
     errors += _check_email()
+    errors += _check_sqlite()
+    errors += _from_the_database(_check_link_host)
+    errors += _from_the_database(_check_consent_forms)
     return errors
+
+
+def _from_the_database(check):
+    """A check that reads the database says nothing where it cannot (before ``migrate``
+    created the tables, or where database access is blocked, as in a test without one)."""
+    try:
+        return check()
+    except (DatabaseError, RuntimeError):
+        return []
 
 
 def _check_required_apps():
@@ -76,7 +91,8 @@ def _check_q_cluster():
             Error(
                 "Q_CLUSTER is not set: flows advance in a django-q2 cluster.",
                 hint="Add Q_CLUSTER = {'name': 'flows', 'orm': 'default', "
-                "'timeout': 60, 'retry': 120} (see docs/developer.md).",
+                "'timeout': 60, 'retry': 120, 'catch_up': False} (docs/operations.md, "
+                "“Run a cluster”).",
                 id="wagtail_flows.E020",
             )
         ]
@@ -106,14 +122,140 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 def _check_email():
     backend = getattr(settings, "EMAIL_BACKEND", None)
-    unconfigured_smtp = backend == SMTP_BACKEND and not settings.is_overridden("EMAIL_HOST")
-    if backend is None or unconfigured_smtp:
+    if backend is None or not settings.is_overridden("EMAIL_BACKEND"):
         return [
             Warning(
-                "EMAIL_BACKEND is not configured; flows would send through Django's default "
-                "SMTP backend on localhost:25.",
-                hint="Set EMAIL_BACKEND (and DEFAULT_FROM_EMAIL) explicitly.",
+                "EMAIL_BACKEND is not set: flows would send through Django's default SMTP "
+                f"backend to {_smtp_server()}.",
+                hint="Set EMAIL_BACKEND (the SMTP backend with EMAIL_HOST, or a "
+                "django-anymail ESP) and DEFAULT_FROM_EMAIL.",
+                id="wagtail_flows.W030",
+            )
+        ]
+    if backend == SMTP_BACKEND and not settings.is_overridden("EMAIL_HOST"):
+        return [
+            Warning(
+                "EMAIL_BACKEND is the SMTP backend but EMAIL_HOST is not set: flows would "
+                f"send to {_smtp_server()}.",
+                hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
+                "EMAIL_USE_TLS as your mail server needs).",
                 id="wagtail_flows.W030",
             )
         ]
     return []
+
+
+def _smtp_server():
+    return f"{getattr(settings, 'EMAIL_HOST', 'localhost')}:{getattr(settings, 'EMAIL_PORT', 25)}"
+
+
+# --- SQLite: the site and the cluster write to one file ------------------------------------
+
+SQLITE_OPTIONS = (
+    '"OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", '
+    '"transaction_mode": "IMMEDIATE", "timeout": 20}'
+)
+
+
+def _check_sqlite():
+    warnings = []
+    for alias, database in settings.DATABASES.items():
+        if database.get("ENGINE") != "django.db.backends.sqlite3" or _in_memory(database):
+            continue
+        missing = _sqlite_missing(database.get("OPTIONS") or {})
+        if missing:
+            warnings.append(
+                Warning(
+                    f"DATABASES[{alias!r}] is SQLite without {', '.join(missing)}: the site "
+                    "and the django-q2 cluster write to one file, and their writes fail with "
+                    "“database is locked”.",
+                    hint=f"Set DATABASES[{alias!r}][{SQLITE_OPTIONS} (Django 5.1+; "
+                    "docs/operations.md).",
+                    id="wagtail_flows.W040",
+                )
+            )
+    return warnings
+
+
+def _in_memory(database):
+    name = str(database.get("NAME") or "")
+    return name in ("", ":memory:") or "mode=memory" in name
+
+
+def _sqlite_missing(options):
+    init = " ".join(str(options.get("init_command") or "").lower().split())
+    missing = []
+    if "journal_mode=wal" not in init.replace(" = ", "="):
+        missing.append("WAL (init_command “PRAGMA journal_mode=WAL;”)")
+    if str(options.get("transaction_mode") or "").upper() != "IMMEDIATE":
+        missing.append("IMMEDIATE transactions (transaction_mode)")
+    if options.get("timeout", 0) < 20 and "busy_timeout" not in init:
+        missing.append("a busy timeout of 20 s or more (timeout)")
+    return missing
+
+
+# --- tracked links: the Site record gives their host ---------------------------------------
+
+
+def _check_link_host():
+    admin_url = getattr(settings, "WAGTAILADMIN_BASE_URL", "")
+    if not admin_url:
+        return []
+    from wagtail.models import Site
+
+    from wagtail_flows.models import EmailPage
+
+    warnings = []
+    for site in Site.objects.select_related("root_page"):
+        holds_emails = EmailPage.objects.descendant_of(site.root_page, inclusive=True).exists()
+        if holds_emails and _origin(site.root_url) != _origin(admin_url):
+            warnings.append(
+                Warning(
+                    f"Links in emails (tracked links, unsubscribe, view in browser) will use "
+                    f"{site.root_url} — the Site “{site}” that holds the email pages — while "
+                    f"WAGTAILADMIN_BASE_URL is {admin_url}.",
+                    hint="If people reach the site at WAGTAILADMIN_BASE_URL, set this Site's "
+                    "hostname and port to match (Settings → Sites); else correct "
+                    "WAGTAILADMIN_BASE_URL.",
+                    obj=site,
+                    id="wagtail_flows.W041",
+                )
+            )
+    return warnings
+
+
+def _origin(url):
+    """(host, port), a scheme's default port as None: a Site on port 80 behind HTTPS and
+    https://host are the same place."""
+    parts = urlsplit(url)
+    port = parts.port if parts.port not in (80, 443) else None
+    return (parts.hostname or "").lower(), port
+
+
+# --- forms feeding marketing flows without consent -----------------------------------------
+
+
+def _check_consent_forms():
+    from wagtail_flows.capture.consent import (
+        consent_fix,
+        form_pages_without_consent,
+        no_consent_sentence,
+    )
+    from wagtail_flows.models import Flow
+    from wagtail_flows.vocabulary import FlowStatus
+
+    warnings = []
+    flows = Flow.objects.exclude(status=FlowStatus.ARCHIVED).order_by("name")
+    for flow in flows:
+        status = flow.get_status_display().lower()
+        for page in form_pages_without_consent(flow):
+            warnings.append(
+                Warning(
+                    f"{no_consent_sentence(page)} It starts the {status} "
+                    f"marketing flow “{flow.name}” (flow {flow.pk}).",
+                    hint=consent_fix(),
+                    obj=page,
+                    id="wagtail_flows.W050",
+                )
+            )
+    return warnings

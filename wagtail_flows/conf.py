@@ -31,8 +31,16 @@ DEFAULTS = {
     ),
     # Form fields whose name is one of these hold the email, when no EmailField is present.
     "EMAIL_FIELD_NAMES": ("email", "e_mail", "email_address", "your_email"),
-    # Checkbox fields with one of these names are the marketing-consent opt-in.
-    "CONSENT_FIELD_NAMES": ("consent", "subscribe", "newsletter", "opt_in", "marketing"),
+    # Checkbox fields with one of these names are the marketing-consent opt-in: whole words
+    # of the field's name ("I agree to receive emails" is i_agree_to_receive_emails).
+    "CONSENT_FIELD_NAMES": (
+        "consent",
+        "subscribe",
+        "newsletter",
+        "opt_in",
+        "marketing",
+        "agree_to_receive",
+    ),
     # --- consent (double opt-in; docs/capture.md) ------------------------------------------
     # A confirmation link works for this many days after it was sent.
     "CONSENT_CONFIRMATION_DAYS": 7,
@@ -77,6 +85,9 @@ DEFAULTS = {
     "ENROLLMENT_JOB_STALLED_MINUTES": 10,
     # --- email ---------------------------------------------------------------------------
     "FROM_EMAIL": None,  # None: settings.DEFAULT_FROM_EMAIL
+    # The postal address marketing emails carry when the site's Settings › Email sender has
+    # none (docs/deliverability.md); a marketing flow cannot go live without one.
+    "POSTAL_ADDRESS": "",
     "BASE_URL": None,  # absolute origin for tracking links when no Site can tell
     "UNSUBSCRIBE_MAILTO": None,
     "RENDER_CACHE": "default",

@@ -62,6 +62,34 @@ def flows_admin_action_urls():
     return [path("flows/", include((urlpatterns, "wagtail_flows_admin")))]
 
 
+@hooks.register("register_admin_urls")
+def flows_diagram_preview_urls():  # the flow editor's live diagram (admin/diagram_preview.py)
+    from wagtail_flows.admin.diagram_preview import admin_urls
+
+    return admin_urls()
+
+
+@hooks.register("register_admin_urls")
+def flows_form_fields_urls():  # form fields → contact fields (admin/form_fields.py)
+    from wagtail_flows.admin.form_fields import urlpatterns
+
+    return urlpatterns
+
+
+@hooks.register("register_page_header_buttons")
+def flows_form_fields_header_button(page, user, view_name=None, next_url=None):
+    from wagtail_flows.admin.form_fields import form_answers_button
+
+    return form_answers_button(page, user, priority=80)
+
+
+@hooks.register("register_page_listing_more_buttons")
+def flows_form_fields_listing_button(page, user, next_url=None):
+    from wagtail_flows.admin.form_fields import form_answers_button
+
+    return form_answers_button(page, user, priority=80)
+
+
 @hooks.register("register_log_actions")
 def flows_admin_log_actions(actions):
     from wagtail_flows.admin.actions import register_admin_log_actions
@@ -132,6 +160,13 @@ from wagtail_flows.models.consent import ConsentSettings  # noqa: E402
 register_setting(ConsentSettings, icon="mail")
 
 # --- end consent -----------------------------------------------------------------------------
+
+# --- sender (models/sender.py: Settings → Email sender, per site) -------------------------
+from wagtail_flows.models.sender import SenderSettings  # noqa: E402
+
+register_setting(SenderSettings, icon="user")
+
+# --- end sender ------------------------------------------------------------------------------
 
 # --- deliverability (admin/deliverability.py: Settings → Sending domain) -------------------
 

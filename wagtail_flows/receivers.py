@@ -29,6 +29,19 @@ def _connect_anymail():
 
 
 _connect_anymail()
+
+
+def _register_sender():
+    from wagtail_flows.emails.rendering import set_sender_lookup
+    from wagtail_flows.emails.sender_check import sender_errors
+    from wagtail_flows.flows.validation import register_activation_check
+    from wagtail_flows.models.sender import sender_for_site
+
+    set_sender_lookup(sender_for_site)
+    register_activation_check(sender_errors)
+
+
+_register_sender()
 # --- end emails ----------------------------------------------------------------------------------
 
 

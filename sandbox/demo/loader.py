@@ -21,7 +21,7 @@ from demo.models import (
 )
 from demo.pdf import build_pdf
 from wagtail_flows.flow_templates.builder import email_pages
-from wagtail_flows.models import ContactList, EmailLibraryPage
+from wagtail_flows.models import ContactList, EmailLibraryPage, SenderSettings
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
@@ -57,7 +57,7 @@ class DemoLoader:
         root = Page.get_first_root_node()
         ebook = self.ebook()
         home = self.home(root, ebook)
-        self.site(home)
+        self.sender(self.site(home))
         for topic in content.TOPICS:
             self.topic(home, topic)
         shop = self.shop(home)
@@ -98,10 +98,21 @@ class DemoLoader:
         """The default site, at 127.0.0.1:8000, serves the demo (left alone once it does)."""
         site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
         if site.root_page_id == home.pk:
-            return
+            return site
         site.hostname, site.port = HOST, PORT
         site.site_name, site.root_page = "Green Spoon", home
         site.save()
+        return site
+
+    def sender(self, site):
+        """Settings › Email sender: who the demo's emails come from, and its postal address."""
+        sender = SenderSettings.for_site(site)
+        if sender.postal_address:
+            return
+        sender.from_name, sender.from_email = "Green Spoon", "hello@greenspoon.example"
+        sender.postal_address = "Green Spoon Kitchen Supplies\n12 Market Street\nAmsterdam 1011 AB"
+        sender.save()
+        self.note(sender, True)
 
     def topic(self, home, topic):
         index, created = ensure_child(

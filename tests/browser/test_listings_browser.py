@@ -17,6 +17,7 @@ def viewer(transactional_db):
     ContactFactory(email="bob@example.com", status="unsubscribed")
 
 
+@pytest.mark.browser_allows("status of 400")  # the refused probe below answers 400
 def test_a_contact_viewer_filters_the_listing_and_cannot_probe_it(
     live_server, page, viewer, artifacts
 ):

@@ -35,6 +35,11 @@ from wagtail_flows.admin.common import (
     forbidden,
     modeladmin_url,
 )
+from wagtail_flows.capture.consent import (
+    consent_fix,
+    form_pages_without_consent,
+    no_consent_sentence,
+)
 from wagtail_flows.flows.describe import describe
 from wagtail_flows.models import Contact, ContactList, Enrollment, Flow
 from wagtail_flows.models.contacts import ContactStatus
@@ -203,6 +208,13 @@ def activation_problems(flow):
     return []
 
 
+def activation_warnings(flow):
+    """What would let the flow go live yet send nothing to some contacts (``check``: W050)."""
+    return [
+        f"{no_consent_sentence(page)} {consent_fix()}" for page in form_pages_without_consent(flow)
+    ]
+
+
 @require_http_methods(["GET", "POST"])
 def flow_action(request, pk, action):
     spec = FLOW_ACTIONS.get(action)
@@ -225,7 +237,8 @@ def flow_action(request, pk, action):
         return enroll_flow(request, flow, spec, edit_url)
     if request.method == "POST":
         return _run_flow_action(request, flow, spec)
-    problems = activation_problems(flow) if spec.name in ("activate", "resume") else []
+    activating = spec.name in ("activate", "resume")
+    problems = activation_problems(flow) if activating else []
     return TemplateResponse(
         request,
         CONFIRM_TEMPLATE,
@@ -235,6 +248,7 @@ def flow_action(request, pk, action):
             "header_icon": "cogs",
             "effects": flow_action_effects(flow, spec),
             "problems": problems,
+            "warnings": activation_warnings(flow) if activating else [],
             "submit_label": spec.label,
             "serious": spec.serious,
             "cancel_url": edit_url,

@@ -1,18 +1,30 @@
 """List filters of the contacts listing: list, tag, segment, score range, last activity.
 
 Plain Django admin filters (modeladmin renders them); each ignores a malformed value by
-showing no contacts rather than failing.
+showing no contacts rather than failing. They run without ``django.contrib.admin`` in
+``INSTALLED_APPS`` (many Wagtail sites leave it out): only its filter classes are used.
 """
 
 from datetime import timedelta
 
 from django.contrib import admin
+from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
 
 from wagtail_flows.models import ContactList, Segment
+
+
+class WithoutDjangoAdmin:
+    """The ``admin_site`` of our listings. A related field's filter (Messages → flow) asks
+    the admin site how the related model is ordered; wagtail-modeladmin hands it Django's
+    default site, which raises LookupError where ``django.contrib.admin`` is not installed.
+    None of our models is registered with Django's admin, so the answer is always this."""
+
+    def get_model_admin(self, model):
+        raise NotRegistered(f"{model.__name__} is not in Django's admin")
 
 
 def _digits(value):

@@ -14,7 +14,6 @@ from wagtail.admin.panels import (
 from wagtail_flows.admin.filters import (
     ACTIVITY_FIELDS,
 )
-from wagtail_flows.panels.diagram import FlowDiagramPanel
 from wagtail_flows.panels.report import FlowReportPanel
 from wagtail_flows.panels.timeline import ContactTimelinePanel
 
@@ -77,10 +76,15 @@ FLOW_EDIT_HANDLER = TabbedInterface(
                 ),
                 FieldPanel("kind"),
                 FieldPanel("on_resume"),
+                MultiFieldPanel(
+                    [FieldPanel("sunset_months"), FieldPanel("sunset_flow")],
+                    heading=_("Inactive contacts"),
+                ),
             ],
             heading=_("Goal & settings"),
         ),
-        ObjectList([FlowDiagramPanel(), FlowReportPanel()], heading=_("Report")),
+        # The diagram is drawn beside every tab (templates/.../includes/flow_editor.html).
+        ObjectList([FlowReportPanel()], heading=_("Report")),
     ],
     base_form_class=FlowForm,
 )

@@ -41,6 +41,7 @@ from wagtail_flows.admin.filters import (
     ScoreFilter,
     SegmentFilter,
     TagFilter,
+    WithoutDjangoAdmin,
 )
 from wagtail_flows.admin.forms import (
     CONTACT_CREATE_HANDLER,
@@ -80,6 +81,10 @@ class GuardedIndexView(DeclaredLookupsOnly, IndexView):
 class FlowsModelAdmin(ModelAdmin):
     history_view_class = GuardedHistoryView
     index_view_class = GuardedIndexView
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.admin_site = WithoutDjangoAdmin()  # no django.contrib.admin needed (filters.py)
 
 
 # --- flows --------------------------------------------------------------------------------

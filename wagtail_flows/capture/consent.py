@@ -136,3 +136,57 @@ def client_ip(request):
         return str(ipaddress.ip_address(value))
     except ValueError:
         return None
+
+
+# --- forms that feed marketing flows without asking for consent ----------------------------
+
+
+def has_consent_field(page):
+    """Whether the form asks for marketing consent: a checkbox its form answers map to
+    consent (saved on the page, or suggested from ``CONSENT_FIELD_NAMES``)."""
+    from wagtail_flows.capture.forms import consent_fields  # forms imports this module
+
+    return bool(consent_fields(page))
+
+
+def form_pages_without_consent(flow):
+    """The form pages that start this marketing flow but ask for no consent: everyone they
+    bring in stays pending, and the flow's emails to them are suppressed."""
+    from wagtail_flows.models.listening import sends_marketing_email
+
+    if not sends_marketing_email(flow):
+        return []
+    pages = {}
+    for child in flow.triggers:
+        if child.block_type != "form_submitted":
+            continue
+        page = child.value.get("form_page")
+        for form_page in [page.specific] if page is not None else _live_form_pages():
+            pages[form_page.pk] = form_page
+    return [page for page in pages.values() if not has_consent_field(page)]
+
+
+def _live_form_pages():
+    from django.apps import apps
+    from wagtail.contrib.forms.models import FormMixin
+
+    for model in apps.get_models():
+        if issubclass(model, FormMixin) and not model._meta.abstract:
+            yield from model.objects.live()
+
+
+def no_consent_sentence(page):
+    return (
+        f"The form “{page.title}” (page {page.pk}) has no consent checkbox: contacts from "
+        "this form will be pending and get no marketing email."
+    )
+
+
+def consent_fix():
+    names = ", ".join(flows_settings.CONSENT_FIELD_NAMES)
+    return (
+        "Add a Checkbox field to the form labelled e.g. “I agree to receive emails” (its name "
+        f"must hold one of: {names} — WAGTAIL_FLOWS['CONSENT_FIELD_NAMES']), or map a checkbox "
+        "it has to Consent in the form's “Form answers → contacts”, or make the flow "
+        "Transactional if its emails are not marketing."
+    )

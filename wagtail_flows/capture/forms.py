@@ -22,6 +22,13 @@ from wagtail_flows.capture.visitors import (
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.events import clean_data, record_event
+from wagtail_flows.models.form_mapping import (
+    CONTACT_PROPERTY_TARGETS,
+    IGNORE,
+    PROPERTY,
+    PROPERTY_KEY_RE,
+    targets_for,
+)
 
 logger = logging.getLogger("wagtail_flows.capture")
 
@@ -41,18 +48,20 @@ class FlowsFormMixin:
 
 
 def capture_form_submission(submission):
-    """A Wagtail form submission from any form page → ``form_submitted`` on its contact;
+    """A Wagtail form submission from any form page → ``form_submitted`` on its contact,
+    filled in from the answers as the page's field mapping says (``models.form_mapping``);
     a ticked consent box asks for consent (``capture.consent``: proof, double opt-in)."""
     page = submission.page.specific
     data = dict(submission.form_data)
     fields = list(page.get_form_fields()) if hasattr(page, "get_form_fields") else []
-    email_name = _email_field(fields, data)
+    targets = targets_for(page, fields)
+    email_name = _email_field(fields, data, targets)
     email = data.pop(email_name, "") if email_name else ""
     request = current_request()
     # One transaction: the consent request names the submission before dispatch (after
     # commit) decides whether marketing flows may take it yet.
     with transaction.atomic():
-        contact = _form_contact(email, data, page)
+        contact = _form_contact(email, data, page, fields, targets)
         visitor = _form_visitor(request, contact)
         event = record_event(
             EventKind.FORM_SUBMITTED,
@@ -63,7 +72,7 @@ def capture_form_submission(submission):
             object_id=submission.pk,
             data=_form_data(data),
         )
-        consent_field = _consent_field(fields, data)
+        consent_field = _consent_field(fields, data, targets)
         if contact is not None and consent_field is not None:
             ask_for_consent(
                 contact,
@@ -76,14 +85,20 @@ def capture_form_submission(submission):
     return event
 
 
-def _email_field(fields, data):
+def _email_field(fields, data, targets):
+    mapped = [name for name, choice in targets.items() if choice.get("target") == "email"]
+    for name in mapped:
+        if name in data:
+            return name
+    if mapped:
+        return None  # the page names its email field; no guessing past it
     for field in fields:
         if field.field_type == "email" and field.clean_name in data:
             return field.clean_name
     return next((n for n in flows_settings.EMAIL_FIELD_NAMES if n in data), None)
 
 
-def _form_contact(email, data, page):
+def _form_contact(email, data, page, fields, targets):
     if not email:
         return None
     try:
@@ -91,28 +106,96 @@ def _form_contact(email, data, page):
     except ValidationError:
         logger.warning("Form %s submitted without a valid email; no contact.", page.pk)
         return None
-    _fill_names(contact, data)
+    _fill_contact(contact, answers_by_target(data, fields, targets))
     return contact
 
 
-def _fill_names(contact, data):
+def answers_by_target(data, fields, targets):
+    """{"first_name": "Ann", "properties": {"phone": "…", "nps_score": 4}} from the answers."""
+    types = {field.clean_name: field.field_type for field in fields}
+    found = {"properties": {}}
+    for name, choice in targets.items():
+        target = choice.get("target")
+        if name not in data or target in (None, IGNORE, "email", "consent"):
+            continue
+        if target == PROPERTY:
+            key = (choice.get("key") or "").strip()
+            value = _property_value(data[name], types.get(name))
+            if PROPERTY_KEY_RE.fullmatch(key) and value not in (None, "", []):
+                found["properties"][key] = value  # a blank answer erases nothing
+        elif target == "full_name":
+            first, _space, last = _text(data[name]).partition(" ")
+            found.setdefault("first_name", first.strip())
+            found.setdefault("last_name", last.strip())
+        else:
+            found[target] = _text(data[name])
+    return found
+
+
+def _text(value, limit=150):
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(item) for item in value)
+    return " ".join(str(value if value is not None else "").split())[:limit]
+
+
+def _property_value(value, field_type):
+    """An answer as a property: numbers as numbers (so they order as numbers), ticks as
+    true/false, several choices as a list, anything else as text."""
+    if field_type == "number":
+        text = _text(value, 50)
+        try:
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            return text or None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_text(item, 200) for item in value][:50]
+    return _text(value, 500)
+
+
+def _fill_contact(contact, found):
+    """Names, phone and company fill what the contact lacks (typing someone's address does
+    not rename them); other properties take the latest answer."""
     changed = []
     for name in ("first_name", "last_name"):
-        value = str(data.get(name) or "").strip()[:150]
+        value = found.get(name, "")
         if value and not getattr(contact, name):
             setattr(contact, name, value)
             changed.append(name)
+    properties = dict(contact.properties) if isinstance(contact.properties, dict) else {}
+    before = dict(properties)
+    for target, key in CONTACT_PROPERTY_TARGETS.items():
+        if found.get(target) and not properties.get(key):
+            properties[key] = found[target]
+    properties.update(found["properties"])
+    if properties != before:
+        contact.properties = properties
+        changed.append("properties")
     if changed:
         contact.save(update_fields=changed)
 
 
-def _consent_field(fields, data):
+def consent_fields(page):
+    """The page's form fields that are its marketing-consent checkbox (as its form answers
+    say: saved, or suggested from the field names); empty for a form that asks none."""
+    fields = list(page.get_form_fields()) if hasattr(page, "get_form_fields") else []
+    targets = targets_for(page, fields)
+    return [
+        field
+        for field in fields
+        if field.field_type == "checkbox"
+        and (targets.get(field.clean_name) or {}).get("target") == "consent"
+    ]
+
+
+def _consent_field(fields, data, targets):
     """The ticked marketing-consent checkbox of the form, if any."""
     for field in fields:
+        choice = targets.get(field.clean_name) or {}
         if field.field_type != "checkbox" or not data.get(field.clean_name):
             continue
-        words = f"_{field.clean_name}_"
-        if any(f"_{name}_" in words for name in flows_settings.CONSENT_FIELD_NAMES):
+        if choice.get("target") == "consent":
             return field
     return None
 

@@ -78,7 +78,7 @@ class ButtonBlock(blocks.StructBlock):
 
 class DividerBlock(blocks.StaticBlock):
     class Meta:
-        icon = "horizontalrule"
+        icon = "minus"
         template = TEMPLATE_DIR + "divider.html"
         admin_text = _("A horizontal line.")
 
@@ -89,7 +89,7 @@ class SpacerBlock(blocks.StructBlock):
     )
 
     class Meta:
-        icon = "arrows-up-down"
+        icon = "order"
         template = TEMPLATE_DIR + "spacer.html"
 
 

@@ -27,6 +27,7 @@ from wagtail_flows.emails.rendering import (
     inline_css,
     make_absolute,
     sender_for,
+    sender_for_site,
 )
 from wagtail_flows.models.consent import confirmation_lifetime
 
@@ -40,6 +41,7 @@ def render_confirmation(message):
     page = revision.as_object() if revision else None
     base_url = _base_url(record)
     prepared = _prepared(page, revision, base_url)
+    sender = sender_for_site(record.site)
     data = {
         "contact": contact_data(message.contact),
         "flow": {},
@@ -51,8 +53,8 @@ def render_confirmation(message):
         subject=" ".join(subject.split()),
         html=merge_tags.render(prepared["html"], data),
         text=merge_tags.render(prepared["text"], data, autoescape=False),
-        from_email=sender_for(page) if page else _default_sender(),
-        reply_to=page.reply_to if page else "",
+        from_email=sender_for(page, sender),
+        reply_to=(page.reply_to if page else "") or (sender.reply_to if sender else ""),
         base_url=base_url,
     )
     return rendered, revision
@@ -77,10 +79,6 @@ def _base_url(record):
     if record.site is not None:
         return record.site.root_url.rstrip("/")
     return base_url_for(None)
-
-
-def _default_sender():
-    return flows_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
 
 
 def _prepared(page, revision, base_url):

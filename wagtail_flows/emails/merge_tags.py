@@ -75,6 +75,7 @@ SCHEMA = {
     "order": ANY,
     "cart": ANY,
     "event": ANY,
+    "answers": ANY,
     "site_name": None,
     "unsubscribe_url": None,
     "preferences_url": None,

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_TEMPLATE = "wagtail_flows/email/email_page.html"
 # Bump when the email templates change, so cached renders of old revisions are not reused.
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
 RENDER_CACHE_SECONDS = 24 * 3600
 
 _PLACEHOLDER = "flowsmergetag{}x"
@@ -77,15 +77,54 @@ def make_absolute(markup, base_url):
     return _RELATIVE_URL_RE.sub(lambda m: f'{m.group(1)}{base_url}{m.group(2)}"', markup)
 
 
-def render_page_html(page, base_url, *, with_subject=True):
+def site_of(page):
+    return page.get_site() if page.pk else None
+
+
+# Who a site's emails come from (Settings › Email sender): ``site -> settings or None``, set
+# at app ready by receivers.py (the model sits above rendering in the layers).
+_sender_lookup = None
+
+
+def set_sender_lookup(lookup):
+    global _sender_lookup
+    _sender_lookup = lookup
+
+
+def sender_for_site(site):
+    return _sender_lookup(site) if _sender_lookup else None
+
+
+def postal_address(sender):
+    """The site's postal address, else WAGTAIL_FLOWS["POSTAL_ADDRESS"]; "" when neither."""
+    own = (getattr(sender, "postal_address", "") or "").strip()
+    return own or (flows_settings.POSTAL_ADDRESS or "").strip()
+
+
+SENDER_VERSION_KEY = "wagtail_flows:sender-version"
+
+
+def sender_version():
+    """Part of the rendered-email cache key, bumped when a site's sender changes: renders
+    made before expire without the database being asked."""
+    return caches[flows_settings.RENDER_CACHE].get(SENDER_VERSION_KEY, 0)
+
+
+def bump_sender_version():
+    caches[flows_settings.RENDER_CACHE].set(SENDER_VERSION_KEY, sender_version() + 1, None)
+
+
+def render_page_html(page, base_url, *, with_subject=True, sender=None):
     """The email page as HTML (not yet inlined), merge tags as the editor wrote them."""
-    site = page.get_site() if page.pk else None
+    site = site_of(page)
+    sender = sender or sender_for_site(site)
     markup = render_to_string(
         PAGE_TEMPLATE,
         {
             "page": page,
             "title": page.subject if with_subject else page.title,
             "site_name": (site.site_name if site else "") or settings.WAGTAIL_SITE_NAME,
+            "postal_address": postal_address(sender),
             "unsubscribe_tag": "{{ unsubscribe_url }}",
             "preferences_tag": "{{ preferences_url }}",
             "view_in_browser_tag": "{{ view_in_browser_url }}",
@@ -122,16 +161,22 @@ def inline_css(markup):
     return _PLACEHOLDER_RE.sub(lambda m: saved[int(m.group(1))], inlined)
 
 
-def sender_for(page):
-    """The From header: the page's sender, else WAGTAIL_FLOWS["FROM_EMAIL"], else Django's."""
-    from_email = page.from_email or flows_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+def sender_for(page, sender=None):
+    """The From header: the page's sender, else the site's (Settings › Email sender), else
+    WAGTAIL_FLOWS["FROM_EMAIL"], else Django's DEFAULT_FROM_EMAIL."""
+    own_name, own_email = (page.from_name, page.from_email) if page else ("", "")
+    site_name, site_email = (sender.from_name, sender.from_email) if sender else ("", "")
+    from_email = (
+        own_email or site_email or flows_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL
+    )
     name, address = parseaddr(from_email)
-    return formataddr((page.from_name or name, address))
+    return formataddr((own_name or site_name or name, address))
 
 
 def prepare_page(page, base_url):
     subject = merge_tags.unescape_tags(page.subject)
-    raw_html = render_page_html(page, base_url)
+    sender = sender_for_site(site_of(page))
+    raw_html = render_page_html(page, base_url, sender=sender)
     inlined = inline_css(raw_html)
     subject_problems = merge_tags.check(subject)
     body_problems = [p for p in merge_tags.check(raw_html) if p not in subject_problems]
@@ -143,14 +188,15 @@ def prepare_page(page, base_url):
         text=html_to_text(inlined),
         problems=problems,
         base_url=base_url,
-        from_email=sender_for(page),
-        reply_to=page.reply_to,
+        from_email=sender_for(page, sender),
+        reply_to=page.reply_to or (sender.reply_to if sender else ""),
     )
 
 
 def _cache_key(revision):
     stamp = revision.created_at.timestamp()
-    return f"wagtail_flows:email:{TEMPLATE_VERSION}:{revision.pk}:{stamp}"
+    sender = sender_version()
+    return f"wagtail_flows:email:{TEMPLATE_VERSION}.{sender}:{revision.pk}:{stamp}"
 
 
 def prepare_revision(revision):
@@ -201,6 +247,7 @@ def sample_data(contact=None):
         "flow": {"name": "Sample flow"},
         "order": sample_order,
         "cart": {**sample_order, "id": "cart-1"},
+        "answers": {},
     }
     return data
 
@@ -227,6 +274,8 @@ def merge_data(contact, *, message=None, context=None, base_url=""):
     for key in ("order", "cart", "event"):
         if isinstance(context.get(key), dict):
             data[key] = context[key]
+    # The answers of the form submission that started the run: {{ answers.topic }}.
+    data["answers"] = context["form"] if isinstance(context.get("form"), dict) else {}
     if message is not None and message.pk:
         data.update(message_urls(message, base_url))
     else:

@@ -4,6 +4,7 @@ from wagtail_flows.flow_templates.acquisition import sales_team_param
 from wagtail_flows.flow_templates.spec import (
     FlowTemplate,
     L,
+    Or,
     P,
     Param,
     add_tag,
@@ -14,6 +15,7 @@ from wagtail_flows.flow_templates.spec import (
     did_event,
     email,
     exit_flow,
+    form_answer,
     has_tag,
     heading,
     notify,
@@ -49,6 +51,9 @@ def engagement(min_visits, within_days, open_rate=None, click_rate=None, last_em
     )
 
 
+TOPIC_ANSWER = Or((P("topic_answer"), P("topic")))
+
+
 TOPIC = FlowTemplate(
     slug="topic-automation",
     title="Topic automation",
@@ -77,6 +82,27 @@ TOPIC = FlowTemplate(
         Param("min_views", "Pages read before it starts", "int", default=2),
         Param("topic_document", "Topic document (optional)", "document"),
         Param(
+            "topic_form",
+            "Topic form (optional)",
+            "form_page",
+            help_text="A form that asks which topic interests them: choosing this topic "
+            "there starts the series too.",
+        ),
+        Param(
+            "topic_field",
+            "Topic field of the form",
+            "text",
+            default="topic",
+            help_text="The form field that holds the chosen topic, as the page's “Form "
+            "answers” screen lists it.",
+        ),
+        Param(
+            "topic_answer",
+            "Answer that picks this topic",
+            "text",
+            help_text="As the form's choice reads, e.g. Gardening. Empty: the topic tag.",
+        ),
+        Param(
             "series_tag",
             "Tag shared by all your topic flows",
             "text",
@@ -92,7 +118,15 @@ TOPIC = FlowTemplate(
             "topic_document",
             block("document_downloaded", document=P("topic_document"), collection=None),
         ),
+        when("topic_form", block("form_submitted", form_page=P("topic_form"))),
     ),
+    # A run the topic form started needs this topic chosen; one a page view or download
+    # started has no form answer ("not set") and goes in as before.
+    entry_conditions=(
+        when("topic_form", form_answer(P("topic_field"), "equals", TOPIC_ANSWER)),
+        when("topic_form", form_answer(P("topic_field"), "is_not_set")),
+    ),
+    fields={"entry_match": "any"},
     steps=(
         branch(
             [has_tag(P("series_tag"))],

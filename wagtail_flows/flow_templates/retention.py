@@ -15,8 +15,8 @@ from wagtail_flows.flow_templates.spec import (
     coupon,
     did_event,
     email,
+    form_answer,
     heading,
-    prop,
     quote,
     remove_from_list,
     send,
@@ -101,30 +101,37 @@ NPS = FlowTemplate(
     title="Customer satisfaction (NPS)",
     group="retention",
     description=(
-        "After a customer answers your “how likely are you to recommend us” question: fans "
+        "After a customer answers your “how likely are you to recommend us” form: fans "
         "(9–10) are thanked and asked for a review, unhappy customers (0–6) get an apology "
         "and an offer, and everyone is tagged. A return or complaint cancels a pending email."
     ),
     params=(
         Param(
-            "event_name",
-            "Answer event name",
-            "text",
-            default="nps_answered",
+            "form_page",
+            "NPS form",
+            "form_page",
             required=True,
-            help_text="Track it with the score stored in the contact property below.",
+            help_text="The form page that asks the 0–10 question.",
         ),
-        Param("score_property", "Score property", "text", default="nps_score", required=True),
+        Param(
+            "score_field",
+            "Score field",
+            "text",
+            default="nps_score",
+            required=True,
+            help_text="The name of the form's 0–10 field, as the page's “Form answers” "
+            "screen lists it.",
+        ),
     ),
-    triggers=(block("custom_event", name=P("event_name")),),
+    triggers=(block("form_submitted", form_page=P("form_page")),),
     steps=(
         wait(1, "hours"),
         branch(
-            [prop(P("score_property"), "gte", "9")],
+            [form_answer(P("score_field"), "gte", "9")],
             yes=[add_tag("promoter"), send("thanks")],
             no=[
                 branch(
-                    [prop(P("score_property"), "lte", "6")],
+                    [form_answer(P("score_field"), "lte", "6")],
                     yes=[add_tag("detractor"), send("sorry")],
                     no=[add_tag("passive")],
                 )

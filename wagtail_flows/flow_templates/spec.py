@@ -219,6 +219,11 @@ def prop(name, operator, value=""):
     return block("property", name=name, operator=operator, value=value)
 
 
+def form_answer(field, operator, value=""):
+    """An answer of the form submission that started the run (``field``: its name)."""
+    return block("form_answer", field=field, operator=operator, value=value)
+
+
 # --- email body blocks ---------------------------------------------------------------------
 
 

@@ -306,6 +306,24 @@ class PropertyCondition(blocks.StructBlock):
         icon = "list-ul"
 
 
+class FormAnswerCondition(blocks.StructBlock):
+    field = blocks.CharBlock(
+        max_length=100,
+        label="Form field",
+        help_text="The field's name as the form sends it, e.g. nps_score or topic.",
+    )
+    operator = blocks.ChoiceBlock(choices=PROPERTY_OPERATORS, default="equals")
+    value = blocks.CharBlock(required=False)
+
+    class Meta:
+        label = "Form answer"
+        icon = "form"
+        help_text = (
+            "An answer of the form submission that started the run. Outside such a run "
+            "(segments, manual enrollment) any of the contact's form submissions counts."
+        )
+
+
 class DidEventCondition(blocks.StructBlock):
     kind = blocks.ChoiceBlock(choices=EventKind.choices, default=EventKind.PAGE_VIEWED)
     name = blocks.CharBlock(required=False, help_text="Custom events: the event name.")
@@ -360,6 +378,7 @@ class ConditionsBlock(blocks.StreamBlock):
     stage_is = StageIsCondition()
     score_at_least = ScoreAtLeastCondition()
     property = PropertyCondition()
+    form_answer = FormAnswerCondition()
     did_event = DidEventCondition()
     opened_email = OpenedEmailCondition()
     clicked_email = ClickedEmailCondition()
@@ -532,7 +551,7 @@ def _branch_block(depth):
             ("no", _nested_steps(depth, "No")),
         ],
         label="Branch",
-        icon="fork",
+        icon="help",
     )
 
 
@@ -547,7 +566,7 @@ def _split_block(depth):
         label="Variant",
     )
     return blocks.StructBlock(
-        [("variants", blocks.ListBlock(variant, min_num=0))], label="A/B split", icon="fork"
+        [("variants", blocks.ListBlock(variant, min_num=0))], label="A/B split", icon="order"
     )
 
 

@@ -10,13 +10,23 @@ Per-contact evaluation reads the contact's own fields, its tags and list members
 query each); event, email and order conditions count rows with one query each.
 """
 
+import functools
 import re
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Count, Q
-from django.db.models.lookups import In
+from django.db.models import Case, Count, Q, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.db.models.lookups import (
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    LessThan,
+    LessThanOrEqual,
+    Regex,
+)
 from django.utils import timezone
 
 from wagtail_flows.flows.kinds import conditions_event_kinds
@@ -27,6 +37,7 @@ from wagtail_flows.models.contacts import (
     ListMembership,
     TaggedContact,
 )
+from wagtail_flows.models.form_mapping import PROPERTY_KEY_RE
 
 NOTHING = Q(pk__in=[])
 # Not Q(): an empty Q vanishes from an OR, and "any" with a vacuous condition must match all.
@@ -39,9 +50,13 @@ STRING_TYPES = ("text", "string")
 BOOLEAN_TYPES = ("true", "false", "boolean")
 CONTAINER_TYPES = ("object", "array")
 _NUMBER_RE = re.compile(r"\s*-?\d+(\.\d+)?\s*")
+# Stored text that orders as a number ("4" from a form's number field): the same pattern in
+# Python and in the database's regex (\A and \Z in both Python and PostgreSQL).
+NUMERIC_TEXT = r"\A-?[0-9]+(\.[0-9]+)?\Z"
+_NUMERIC_TEXT_RE = re.compile(NUMERIC_TEXT)
 # Property names usable as JSON keys in a database lookup: a letter, then letters, digits or
 # single underscores (``__`` would read as a nested lookup, a digit as an array index).
-PROPERTY_NAME_RE = re.compile(r"[A-Za-z](_?[A-Za-z0-9])*")
+PROPERTY_NAME_RE = PROPERTY_KEY_RE
 
 
 # --- public API ---------------------------------------------------------------------------
@@ -55,8 +70,15 @@ def evaluate(stream, contact, *, match="all", now=None, context=None):
     if not children:
         return True
     now = now or timezone.now()
-    results = (EVALUATE[c.block_type](c.value, contact, now) for c in children)
+    results = (_evaluate_one(c, contact, now, context) for c in children)
     return all(results) if match != "any" else any(results)
+
+
+def _evaluate_one(child, contact, now, context):
+    """A run started by an event (its context names it) answers from what it captured."""
+    if child.block_type in IN_RUN and isinstance(context, dict) and "event" in context:
+        return IN_RUN[child.block_type](child.value, context)
+    return EVALUATE[child.block_type](child.value, contact, now)
 
 
 def to_q(stream, *, match="all", now=None):
@@ -169,13 +191,13 @@ def _q_is_subscribed(value, now):
 
 
 class JSONTypeOf(models.Func):
-    """The JSON type of ``properties[key]`` (SQL NULL when the key is missing)."""
+    """The JSON type of ``column[key]`` (SQL NULL when the key is missing)."""
 
     output_field = models.CharField()
 
-    def __init__(self, key):
+    def __init__(self, key, column="properties"):
         self.key = key
-        super().__init__(models.F("properties"))
+        super().__init__(models.F(column))
 
     def as_sqlite(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
@@ -226,8 +248,13 @@ def _compare(stored, operator, number):
 
 def _eval_json_property(name, operator, text, contact):
     props = contact.properties if isinstance(contact.properties, dict) else {}
-    stored = props.get(name)
-    kind = _json_type(stored, name in props)
+    return _eval_json_value(props, name, operator, text)
+
+
+def _eval_json_value(values, name, operator, text):
+    """``values[name]`` (JSON: a contact's properties, a form's answers) against ``text``."""
+    stored = values.get(name)
+    kind = _json_type(stored, name in values)
     number = _number(text)
     is_set = kind not in (None, "null") and stored != ""
     if operator in ("equals", "not_equals"):
@@ -240,16 +267,34 @@ def _eval_json_property(name, operator, text, contact):
     if operator == "contains":
         return kind == "string" and text.lower() in stored.lower()
     if operator in ("gt", "gte", "lt", "lte"):
+        if kind == "string" and _NUMERIC_TEXT_RE.fullmatch(stored):
+            stored, kind = float(stored), "number"
         return kind == "number" and number is not None and _compare(stored, operator, number)
     return is_set if operator == "is_set" else not is_set
 
 
-def _lookup(key, name, rhs):
-    return Q(**{f"properties__{key}__{name}": rhs})
+def _lookup(key, name, rhs, column="properties"):
+    return Q(**{f"{column}__{key}__{name}": rhs})
 
 
-def _typed(key, types):
-    return Q(In(JSONTypeOf(key), list(types)))
+def _typed(key, types, column="properties"):
+    return Q(In(JSONTypeOf(key, column), list(types)))
+
+
+def _numeric_text(key, column):
+    """``column[key]`` as a number when it is text that reads as one, else NULL (CASE keeps
+    PostgreSQL from casting other text)."""
+    text = KeyTextTransform(key, column)
+    readable = _typed(key, STRING_TYPES, column) & Q(Regex(text, NUMERIC_TEXT))
+    return Case(When(readable, then=Cast(text, models.FloatField())), default=None)
+
+
+ORDERING_LOOKUPS = {
+    "gt": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "lte": LessThanOrEqual,
+}
 
 
 def _not(q):
@@ -259,23 +304,36 @@ def _not(q):
 
 
 def _q_json_property(name, operator, text):
+    q = _q_json_positive(name, operator, text, "properties")
+    return _not(q) if operator in NEGATED else q
+
+
+# The operators answered as the opposite of another: "is not" is not "is", and so on.
+NEGATED = {"not_equals": "equals", "is_not_set": "is_set"}
+
+
+def _q_json_positive(name, operator, text, column):
+    """A ``Q`` on ``column[name]`` for ``operator``, or for its opposite if NEGATED."""
+    operator = NEGATED.get(operator, operator)
     number = _number(text)
-    if operator in ("equals", "not_equals"):
-        q = _typed(name, STRING_TYPES) & _lookup(name, "exact", text)
+    typed = functools.partial(_typed, name, column=column)
+    lookup = functools.partial(_lookup, name, column=column)
+    if operator == "equals":
+        q = typed(STRING_TYPES) & lookup("exact", text)
         if number is not None:
-            q |= _typed(name, NUMBER_TYPES) & _lookup(name, "exact", number)
+            q |= typed(NUMBER_TYPES) & lookup("exact", number)
         if text in ("true", "false"):
-            q |= _typed(name, BOOLEAN_TYPES) & _lookup(name, "exact", text == "true")
-        return q if operator == "equals" else _not(q)
+            q |= typed(BOOLEAN_TYPES) & lookup("exact", text == "true")
+        return q
     if operator == "contains":
-        return _typed(name, STRING_TYPES) & _lookup(name, "icontains", text)
-    if operator in ("gt", "gte", "lt", "lte"):
+        return typed(STRING_TYPES) & lookup("icontains", text)
+    if operator in ORDERING_LOOKUPS:
         if number is None:
             return NOTHING
-        return _typed(name, NUMBER_TYPES) & _lookup(name, operator, number)
-    non_empty_text = _typed(name, STRING_TYPES) & _lookup(name, "gt", "")
-    is_set = _typed(name, NUMBER_TYPES + BOOLEAN_TYPES + CONTAINER_TYPES) | non_empty_text
-    return is_set if operator == "is_set" else _not(is_set)
+        as_text = Q(ORDERING_LOOKUPS[operator](_numeric_text(name, column), number))
+        return (typed(NUMBER_TYPES) & lookup(operator, number)) | as_text
+    non_empty_text = typed(STRING_TYPES) & lookup("gt", "")
+    return typed(NUMBER_TYPES + BOOLEAN_TYPES + CONTAINER_TYPES) | non_empty_text
 
 
 def _eval_field(name, operator, text, contact):
@@ -350,6 +408,52 @@ def _q_property(value, now):
     if name in TEXT_FIELDS or name in NUMBER_FIELDS:
         return _q_field(name, operator, text)
     return _q_json_property(name, operator, text)
+
+
+# --- form answers -------------------------------------------------------------------------
+
+
+def _answer_args(value):
+    return (
+        (value.get("field") or "").strip(),
+        value.get("operator") or "equals",
+        value.get("value") or "",
+    )
+
+
+def _answer_in_run(value, context):
+    """The answer in the form submission that started the run (none if a form did not)."""
+    field, operator, text = _answer_args(value)
+    if not field:
+        return True
+    answers = context.get("form")
+    return _eval_json_value(answers if isinstance(answers, dict) else {}, field, operator, text)
+
+
+def _answering_events(field, operator, text):
+    """Form submissions whose answer meets the condition (its opposite, if NEGATED)."""
+    events = Event.objects.filter(kind=EventKind.FORM_SUBMITTED, contact__isnull=False)
+    return events.filter(_q_json_positive(field, operator, text, "data")).order_by()
+
+
+def _eval_form_answer(value, contact, now):
+    field, operator, text = _answer_args(value)
+    if not field:
+        return True
+    if not PROPERTY_NAME_RE.fullmatch(field):
+        return False
+    found = _answering_events(field, operator, text).filter(contact=contact).exists()
+    return not found if operator in NEGATED else found
+
+
+def _q_form_answer(value, now):
+    field, operator, text = _answer_args(value)
+    if not field:
+        return EVERYTHING
+    if not PROPERTY_NAME_RE.fullmatch(field):
+        return NOTHING
+    q = Q(pk__in=_answering_events(field, operator, text).values("contact_id"))
+    return ~q if operator in NEGATED else q
 
 
 # --- events, orders and email activity ----------------------------------------------------
@@ -460,6 +564,7 @@ EVALUATE = {
     "stage_is": _eval_stage_is,
     "score_at_least": _eval_score_at_least,
     "property": _eval_property,
+    "form_answer": _eval_form_answer,
     "did_event": _eval_did_event,
     "opened_email": _eval_opened,
     "clicked_email": _eval_clicked,
@@ -473,9 +578,13 @@ TO_Q = {
     "stage_is": _q_stage_is,
     "score_at_least": _q_score_at_least,
     "property": _q_property,
+    "form_answer": _q_form_answer,
     "did_event": _q_did_event,
     "opened_email": _q_opened,
     "clicked_email": _q_clicked,
     "has_ordered": _q_has_ordered,
     "is_subscribed": _q_is_subscribed,
 }
+
+# Conditions a run answers from its own context (what its trigger captured).
+IN_RUN = {"form_answer": _answer_in_run}

@@ -165,6 +165,17 @@ def _c_property(v):
     return f"{v.get('name') or '(property)'} {words} “{v.get('value') or ''}”"
 
 
+def _c_form_answer(v):
+    from wagtail_flows.flows.blocks import PROPERTY_OPERATORS
+
+    op = v.get("operator") or "equals"
+    words = dict(PROPERTY_OPERATORS).get(op, op)
+    field = v.get("field") or "(field)"
+    if op in ("is_set", "is_not_set"):
+        return f"Form answer {field} {words}"
+    return f"Form answer {field} {words} “{v.get('value') or ''}”"
+
+
 def _c_did_event(v):
     label = str(dict(EventKind.choices).get(v.get("kind"), v.get("kind"))).lower()
     text = f"Did “{v['name']}”" if v.get("name") else f"Had {label}"
@@ -277,6 +288,7 @@ DESCRIBERS = {
     "stage_is": lambda v: f"Stage is {_stage(v.get('stage'))}",
     "score_at_least": lambda v: f"Score at least {v.get('score') or 0}",
     "property": _c_property,
+    "form_answer": _c_form_answer,
     "did_event": _c_did_event,
     "opened_email": _c_email("Opened"),
     "clicked_email": _c_email("Clicked in"),

@@ -8,7 +8,7 @@ the exact block and field; each also carries a readable message naming the path,
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.forms.utils import ErrorList
 from wagtail.blocks import (
@@ -22,6 +22,16 @@ from wagtail.blocks import (
 from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
 
 STREAM_FIELDS = ("triggers", "entry_conditions", "steps", "goal", "exit_conditions")
+
+
+# Checks that need more than the flows know (the emails' sender check): registered at app
+# ready, each ``check(flow) -> {field name or NON_FIELD_ERRORS: ValidationError}``.
+EXTRA_CHECKS = []
+
+
+def register_activation_check(check):
+    if check not in EXTRA_CHECKS:
+        EXTRA_CHECKS.append(check)
 
 
 def activation_errors(flow):
@@ -41,6 +51,9 @@ def activation_errors(flow):
         error = check(getattr(flow, field), field.replace("_", " ").capitalize())
         if error is not None:
             errors[field] = error
+    for extra in EXTRA_CHECKS:
+        for field, error in extra(flow).items():
+            errors.setdefault(field, error)
     return errors
 
 
@@ -404,3 +417,96 @@ STEP_CHECKS = {
     "notify": _check_notify,
     "webhook": _check_webhook,
 }
+
+
+# --- errors by block (the editor's live diagram) -------------------------------------------
+
+
+def errors_by_block(flow):
+    """The activation errors laid out for a drawing: ``(flow messages, {block id: [messages]})``.
+
+    A message about a step or trigger is keyed by that block's id and reads from inside it
+    (``Email: Choose an email.``); what belongs to no such block (no trigger, a goal's
+    condition, the dates) is a flow message naming its field."""
+    flow_messages, by_block = [], {}
+    for field, error in activation_errors(flow).items():
+        if field == NON_FIELD_ERRORS:  # the flow as a whole (its emails' sender)
+            flow_messages.extend(error.messages)
+            continue
+        label = flow._meta.get_field(field).verbose_name.capitalize()
+        if field not in STREAM_FIELDS:
+            flow_messages.extend(f"{label}: {message}" for message in error.messages)
+            continue
+        block = flow._meta.get_field(field).stream_block
+        for block_id, where, message in keyed_messages(error, getattr(flow, field), block):
+            if block_id:
+                by_block.setdefault(block_id, []).append(_line(where, message))
+            else:
+                flow_messages.append(_line(_join(label, where) if where else "", message))
+    return flow_messages, by_block
+
+
+def keyed_messages(error, value, block, owner=None, where=""):
+    """``(block id or None, path inside it, message)`` for a (nested) block validation
+    error; the id is that of the innermost step or trigger holding the error."""
+    if isinstance(error, StreamBlockValidationError):
+        for index, child_error in sorted(error.block_errors.items()):
+            child_owner, child_where, child_value, child_block = _keyed_item(
+                value, block, index, owner, where
+            )
+            yield from keyed_messages(
+                child_error, child_value, child_block, child_owner, child_where
+            )
+    elif isinstance(error, ListBlockValidationError):
+        for index, child_error in sorted(error.block_errors.items()):
+            child_value = _at(value, index)
+            child_block = getattr(block, "child_block", None)
+            here = _join(where, _list_item_label(child_value, index))
+            yield from keyed_messages(child_error, child_value, child_block, owner, here)
+    elif isinstance(error, StructBlockValidationError):
+        for name, child_error in error.block_errors.items():
+            child_block = getattr(block, "child_blocks", {}).get(name)
+            label = getattr(child_block, "label", None) or name.replace("_", " ").capitalize()
+            yield from keyed_messages(
+                child_error, _get(value, name), child_block, owner, _join(where, str(label))
+            )
+    else:
+        for message in error.messages:
+            yield owner, where, message
+        return
+    for message in _messages(error.non_block_errors):
+        yield owner, where, message
+
+
+def _keyed_item(value, block, index, owner, where):
+    """(owner, path, value, block) of item ``index`` of a stream."""
+    child = _at(value, index)
+    child_block = getattr(child, "block", None)
+    if child is None or child_block is None or not isinstance(block, StreamBlock):
+        return owner, _join(where, str(index + 1)), None, None
+    # Steps and triggers (at any depth) are drawn as nodes; a condition is not, so its error
+    # lands on the branch holding it, or on the flow for a goal, entry or exit condition.
+    if not isinstance(block, ConditionsBlock) and getattr(child, "id", None):
+        return child.id, "", child.value, child_block
+    label = block.child_blocks[child.block_type].label
+    return owner, _join(where, f"{_noun(block)} {index + 1} ({label})"), child.value, child_block
+
+
+def _at(value, index):
+    try:
+        return value[index]
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
+def _list_item_label(value, index):
+    label = _get(value, "label")
+    return f"Variant {label or chr(65 + index)}" if isinstance(label, str) else str(index + 1)
+
+
+def _line(where, message):
+    return f"{where}: {message}" if where else message
+
+
+def _join(where, part):
+    return f"{where} › {part}" if where else part

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('taggit', '0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx'),
-        ('wagtailcore', '0098_apitoken'),
+        ('wagtailcore', '0097_baselogentry_uuid_action_timestamp_indexes'),  # in Wagtail 7.4 and 8
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         swapper.dependency("wagtailcore", "Page"),
     ]

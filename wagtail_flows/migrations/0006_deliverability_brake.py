@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wagtail_flows", "0004_form_page_chooser"),
+        ("wagtail_flows", "0005_form_field_mapping"),
     ]
 
     operations = [

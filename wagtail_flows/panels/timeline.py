@@ -66,8 +66,10 @@ def _events(contact, limit):
 
 
 def _messages(contact, limit):
-    for message in contact.messages.select_related("flow").order_by("-created_at", "-pk")[:limit]:
-        title = _("Email “%s”") % (message.subject or message.subject_override or message.page_id)
+    messages = contact.messages.select_related("flow", "page").order_by("-created_at", "-pk")
+    for message in messages[:limit]:
+        name = message.subject or message.subject_override or (message.page and message.page.title)
+        title = _("Email “%s”") % (name or _("deleted"))
         parts = [message.get_status_display()]
         if message.opens:
             parts.append(_("opened %d×") % message.opens)

@@ -1,0 +1,77 @@
+"""Before a marketing flow goes live: will each of its emails carry the sender's postal address
+and an unsubscribe link? (Gmail's and Yahoo's rules, CAN-SPAM; docs/deliverability.md.)
+
+Registered with the activation checks (``flows.validation.register_activation_check``) when
+the app is ready, since rendering sits above the flows in the layers.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from wagtail_flows.emails.rendering import (
+    base_url_for,
+    postal_address,
+    render_page_html,
+    sender_for_site,
+    site_of,
+)
+from wagtail_flows.flows.tree import FlowTree
+from wagtail_flows.models import EmailPage
+from wagtail_flows.models.flows import FlowKind
+
+UNSUBSCRIBE_TAG = "{{ unsubscribe_url }}"
+
+
+def email_pages(flow):
+    ids = []
+    for step in FlowTree(flow.steps).walk():
+        page = step.get("page") if step.type == "send_email" else None
+        page_id = getattr(page, "pk", page)
+        if page_id and page_id not in ids:
+            ids.append(page_id)
+    pages = EmailPage.objects.in_bulk(ids)
+    return [pages[pk] for pk in ids if pk in pages]
+
+
+def sender_errors(flow):
+    """``{NON_FIELD_ERRORS: ValidationError}`` naming what each email would miss."""
+    if flow.kind != FlowKind.MARKETING:
+        return {}
+    problems = []
+    for page in email_pages(flow):
+        problems += _problems(page)
+    return {NON_FIELD_ERRORS: ValidationError(problems)} if problems else {}
+
+
+def _problems(page):
+    site = site_of(page)
+    sender = sender_for_site(site)
+    address = postal_address(sender)
+    if not address:
+        site = getattr(sender, "site", None) or site
+        where = _(" for %(site)s") % {"site": site.site_name or site.hostname} if site else ""
+        return [
+            _(
+                "The email “%(page)s” has no postal address to carry: set it in Settings › "
+                "Email sender%(where)s. The law in many countries wants it in every marketing "
+                "email."
+            )
+            % {"page": page.title, "where": where}
+        ]
+    markup = render_page_html(page, base_url_for(page), sender=sender)
+    missing = []
+    if UNSUBSCRIBE_TAG not in markup:
+        missing.append(_("the unsubscribe link"))
+    if escape(address.splitlines()[0].strip()) not in markup:
+        missing.append(_("the postal address"))
+    if not missing:
+        return []
+    return [
+        _(
+            "The email “%(page)s” would go out without %(what)s: its template's footer "
+            "block leaves them out. Keep {{ block.super }} in the footer of your email "
+            "template."
+        )
+        % {"page": page.title, "what": _(" and ").join(missing)}
+    ]
