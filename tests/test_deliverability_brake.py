@@ -215,3 +215,16 @@ def test_emails_already_queued_wait_while_the_flow_is_paused(client, admin_clien
 
     admin_client.post(f"/admin/flows/{flow.pk}/resume/")
     assert deliver_message(queued.pk) == "sent"
+
+
+def test_complaints_spread_over_flows_brake_every_marketing_flow_of_the_site(client):
+    first, second = live_flow("First"), live_flow("Second")
+    make_flow("Receipts", status="live", kind="transactional")
+    ones = sent_emails(first, 150)
+    sent_emails(second, 150)  # each flow under the sample, together enough
+    complain(client, ones[0])  # 1 of 300 the site sent: 0.33 %
+    statuses = dict(Flow.objects.values_list("name", "status"))
+    assert statuses == {"First": "paused", "Second": "paused", "Receipts": "live"}
+    reason = Flow.objects.get(pk=second.pk).pause_reason
+    assert reason.startswith("Paused by the deliverability brake (all the site's marketing")
+    assert "1 spam complaint for 300 emails sent" in reason

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -107,9 +107,12 @@ def flow_rates(flow, now=None):
 
 
 def site_rates(now=None):
-    """All flows' marketing emails over the window (the dashboard's figures)."""
+    """All flows' marketing emails over the window (the dashboard's figures and the site's
+    brake), since the last resume after a brake: a person has looked at them."""
+    latest_reset = Flow.objects.aggregate(at=Max("brake_reset_at"))["at"]
+    since = max(filter(None, [window_start(now), latest_reset]))
     figures = Message.objects.filter(
-        status=MessageStatus.SENT, sent_at__gte=window_start(now), transactional=False
+        status=MessageStatus.SENT, sent_at__gte=since, transactional=False
     ).aggregate(
         sent=Count("pk"),
         complaints=Count("pk", filter=Q(complained_at__isnull=False)),
@@ -118,24 +121,38 @@ def site_rates(now=None):
     return Rates(**figures)
 
 
+def live_marketing():
+    return Flow.objects.filter(status=FlowStatus.LIVE, kind=FlowKind.MARKETING)
+
+
 def check_flow(flow_id, now=None):
-    """Pause the live marketing flow ``flow_id`` if its rates are over the limits."""
+    """Pause the live marketing flow ``flow_id`` if its rates are over the limits; then, if
+    the site's marketing emails together are, every live marketing flow."""
     if not flows_settings.BRAKE_ENABLED:
         return None
-    flow = Flow.objects.filter(pk=flow_id, status=FlowStatus.LIVE, kind=FlowKind.MARKETING).first()
+    flow = live_marketing().filter(pk=flow_id).first()
     if flow is None:
         return None
     reason = flow_rates(flow, now).over_limit()
-    if not reason:
-        return None
+    if reason:
+        return flow if _brake(flow, reason) else None
+    site_reason = site_rates(now).over_limit()
+    if site_reason:
+        site_reason = site_reason.replace(":", _(" (all the site's marketing emails):"), 1)
+        braked = [other for other in live_marketing() if _brake(other, site_reason)]
+        return flow if flow in braked else None
+    return None
+
+
+def _brake(flow, reason):
     try:
         flow.pause(reason=reason)
     except ValidationError:  # someone paused it meanwhile, or it no longer activates
-        logger.info("Brake: flow %s changed meanwhile", flow_id, exc_info=True)
-        return None
+        logger.info("Brake: flow %s changed meanwhile", flow.pk, exc_info=True)
+        return False
     logger.warning("Brake: flow %s (%s) paused: %s", flow.pk, flow.name, reason)
     transaction.on_commit(lambda: notify_owners(flow, reason))
-    return flow
+    return True
 
 
 def owners():
