@@ -34,6 +34,7 @@ class Rates:
     sent: int
     complaints: int
     bounces: int
+    site_wide: bool = False
 
     @property
     def complaint_rate(self):
@@ -63,13 +64,18 @@ class Rates:
             "limit": getattr(flows_settings, f"BRAKE_{limit}_RATE"),
             "days": flows_settings.BRAKE_WINDOW_DAYS,
         }
-        return (
-            _(
+        if self.site_wide:
+            text = _(
+                "Paused by the deliverability brake (all the site's marketing emails): "
+                "%(what)s for %(sent)d emails sent (%(rate).2f %%, limit %(limit)s %%) in "
+                "%(days)d days."
+            )
+        else:
+            text = _(
                 "Paused by the deliverability brake: %(what)s for %(sent)d emails sent "
                 "(%(rate).2f %%, limit %(limit)s %%) in %(days)d days."
             )
-            % figures
-        )
+        return text % figures
 
 
 def window_start(now=None):
@@ -96,14 +102,7 @@ def record_feedback(email, field, now=None):
 
 def flow_rates(flow, now=None):
     since = max(filter(None, [window_start(now), flow.brake_reset_at]))
-    figures = Message.objects.filter(
-        flow_id=flow.pk, status=MessageStatus.SENT, sent_at__gte=since
-    ).aggregate(
-        sent=Count("pk"),
-        complaints=Count("pk", filter=Q(complained_at__isnull=False)),
-        bounces=Count("pk", filter=Q(bounced_at__isnull=False)),
-    )
-    return Rates(**figures)
+    return _rates(Message.objects.filter(flow_id=flow.pk, sent_at__gte=since))
 
 
 def site_rates(now=None):
@@ -111,14 +110,17 @@ def site_rates(now=None):
     brake), since the last resume after a brake: a person has looked at them."""
     latest_reset = Flow.objects.aggregate(at=Max("brake_reset_at"))["at"]
     since = max(filter(None, [window_start(now), latest_reset]))
-    figures = Message.objects.filter(
-        status=MessageStatus.SENT, sent_at__gte=since, transactional=False
-    ).aggregate(
+    messages = Message.objects.filter(sent_at__gte=since, transactional=False)
+    return _rates(messages, site_wide=True)
+
+
+def _rates(messages, site_wide=False):
+    figures = messages.filter(status=MessageStatus.SENT).aggregate(
         sent=Count("pk"),
         complaints=Count("pk", filter=Q(complained_at__isnull=False)),
         bounces=Count("pk", filter=Q(bounced_at__isnull=False)),
     )
-    return Rates(**figures)
+    return Rates(**figures, site_wide=site_wide)
 
 
 def live_marketing():
@@ -138,7 +140,6 @@ def check_flow(flow_id, now=None):
         return flow if _brake(flow, reason) else None
     site_reason = site_rates(now).over_limit()
     if site_reason:
-        site_reason = site_reason.replace(":", _(" (all the site's marketing emails):"), 1)
         braked = [other for other in live_marketing() if _brake(other, site_reason)]
         return flow if flow in braked else None
     return None
