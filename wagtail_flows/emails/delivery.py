@@ -29,7 +29,7 @@ from wagtail_flows.emails.rendering import (
     render_email,
     sample_data,
 )
-from wagtail_flows.models import Contact, Message
+from wagtail_flows.models import Contact, Flow, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.events import record_event
 from wagtail_flows.models.flows import FlowStatus
@@ -60,13 +60,17 @@ def enqueue_batch(message_ids):
 
 # A paused flow's marketing emails already queued wait for its resume (the brake relies on
 # it); transactional ones go out.
-HELD = Q(flow__status=FlowStatus.PAUSED, transactional=False)
+# No join: an UPDATE with one becomes "id IN (SELECT …)", and PostgreSQL would then not
+# re-check the status of a row another worker just claimed (a duplicate send).
+def held():
+    paused = Flow.objects.filter(status=FlowStatus.PAUSED).values("pk")
+    return Q(transactional=False, flow_id__in=paused)
 
 
 def _claim(message_id, now):
     due = Q(send_after__isnull=True) | Q(send_after__lte=now)
     queued = Message.objects.filter(due, pk=message_id, status=MessageStatus.QUEUED)
-    claimed = queued.exclude(HELD).update(status=MessageStatus.SENDING, claimed_at=now)
+    claimed = queued.exclude(held()).update(status=MessageStatus.SENDING, claimed_at=now)
     return claimed == 1
 
 
@@ -141,7 +145,7 @@ def deliver_due(now=None, limit=None):
     due = Q(send_after__lte=now) | Q(send_after__isnull=True, created_at__lte=grace)
     ids = list(
         Message.objects.filter(due, status=MessageStatus.QUEUED)
-        .exclude(HELD)
+        .exclude(held())
         .order_by("created_at")
         .values_list("pk", flat=True)[: limit or flows_settings.SEND_BATCH_SIZE]
     )
