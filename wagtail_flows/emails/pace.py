@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.emails.domain import domain_of
 from wagtail_flows.models import Message
 from wagtail_flows.models.messages import MessageStatus
 
@@ -46,10 +47,6 @@ def warmup_limit(now):
         return None
     limit = int(flows_settings.WARMUP_FIRST_DAY * flows_settings.WARMUP_GROWTH**day)
     return None if limit >= flows_settings.WARMUP_UNTIL else limit
-
-
-def domain_of(address):
-    return address.rpartition("@")[2].lower()
 
 
 def _out(now, period):
