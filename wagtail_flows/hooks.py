@@ -168,6 +168,13 @@ register_setting(SenderSettings, icon="user")
 
 # --- end sender ------------------------------------------------------------------------------
 
+# --- scoring (models/scoring.py: Settings → Lead scoring; engine/scoring.py) ---------------
+from wagtail_flows.models.scoring import ScoringSettings  # noqa: E402
+
+register_setting(ScoringSettings, icon="pick")
+
+# --- end scoring ------------------------------------------------------------------------------
+
 # --- deliverability (admin/deliverability.py: Settings → Sending domain) -------------------
 
 
@@ -188,3 +195,17 @@ def flows_sending_domain_menu_item():
 
 
 # --- end deliverability ----------------------------------------------------------------------
+
+# --- imports (admin/imports.py: Contacts → Import contacts from CSV or XLSX) ---------------
+
+
+@hooks.register("register_admin_urls")
+def flows_import_urls():
+    from django.urls import include, path
+
+    from wagtail_flows.admin.imports import urlpatterns
+
+    return [path("flows/imports/", include((urlpatterns, "wagtail_flows_imports")))]
+
+
+# --- end imports -----------------------------------------------------------------------------

@@ -51,6 +51,8 @@ class EventKind(models.TextChoices):
     SCORE_CHANGED = "score_changed", _("Score changed")
     TAG_ADDED = "tag_added", _("Tag added")
     TAG_REMOVED = "tag_removed", _("Tag removed")
+    GRADE_CHANGED = "grade_changed", _("Grade changed")
+    PROPERTY_CHANGED = "property_changed", _("Property changed")
     CUSTOM = "custom", _("Custom")
 
 
@@ -115,3 +117,54 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+
+
+class PropertyType(models.TextChoices):
+    """The type of a contact property defined in the admin (``ContactProperty``)."""
+
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    BOOLEAN = "boolean", _("Yes / no")
+    CHOICE = "choice", _("Choice")
+
+
+class Grade(models.TextChoices):
+    """Lead grades from score bands (Settings › Lead scoring)."""
+
+    A = "A", _("A")
+    B = "B", _("B")
+    C = "C", _("C")
+    D = "D", _("D")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded: map the columns")
+    CHECKING = "checking", _("Checking the rows")
+    HAS_ERRORS = "has_errors", _("Stopped: some rows have errors")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ImportConsent(models.TextChoices):
+    """What an import does with the consent of the addresses it brings in."""
+
+    CONFIRM = (
+        "confirm",
+        _("No consent stated: each new address is asked to confirm (double opt-in email)"),
+    )
+    NONE = "none", _("No consent: import as pending and send nothing")
+    STATED = "stated", _("They consented elsewhere: import as subscribed on the basis below")
+
+
+class ImportExisting(models.TextChoices):
+    UPDATE = "update", _("Update them with the file's values")
+    SKIP = "skip", _("Leave them as they are")
+
+
+class DecayMode(models.TextChoices):
+    OFF = "off", _("No decay")
+    POINTS = "points", _("Lose points after a period of inactivity")
+    PERCENT = "percent", _("Lose a percentage every month")

@@ -23,6 +23,12 @@ SEGMENTS_BASE_URL = "flows/segments"
 MESSAGES_BASE_URL = "flows/messages"
 
 
+PROPERTIES_BASE_URL = "flows/properties"
+
+
+SCORING_BASE_URL = "flows/scoring"
+
+
 CONFIRM_TEMPLATE = "wagtail_flows/admin/confirm.html"
 
 

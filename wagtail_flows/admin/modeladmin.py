@@ -17,6 +17,7 @@ from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import (
     FieldPanel,
+    FieldRowPanel,
 )
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
@@ -29,6 +30,8 @@ from wagtail_flows.admin.common import (
     FLOWS_BASE_URL,
     LISTS_BASE_URL,
     MESSAGES_BASE_URL,
+    PROPERTIES_BASE_URL,
+    SCORING_BASE_URL,
     SEGMENTS_BASE_URL,
     modeladmin_url,
 )
@@ -50,7 +53,15 @@ from wagtail_flows.admin.forms import (
 )
 from wagtail_flows.admin.listings import DeclaredLookupsOnly
 from wagtail_flows.admin.versions import changes_url
-from wagtail_flows.models import Contact, ContactList, Flow, Message, Segment
+from wagtail_flows.models import (
+    Contact,
+    ContactList,
+    ContactProperty,
+    Flow,
+    Message,
+    ScoringRule,
+    Segment,
+)
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus
@@ -278,6 +289,7 @@ class ContactAdmin(FlowsModelAdmin):
         "status_badge",
         "stage",
         "score",
+        "grade",
         "tag_names",
         "last_activity_at",
     )
@@ -299,6 +311,7 @@ class ContactAdmin(FlowsModelAdmin):
         "status_label",
         "stage_label",
         "score",
+        "grade",
         "list_names",
         "tag_names",
         "last_activity_at",
@@ -392,6 +405,47 @@ class SegmentAdmin(FlowsModelAdmin):
     ]
 
 
+# --- contact properties (models/properties.py) and lead scoring (models/scoring.py) -------
+
+
+class ContactPropertyAdmin(FlowsModelAdmin):
+    model = ContactProperty
+    base_url_path = PROPERTIES_BASE_URL
+    menu_label = _("Contact properties")
+    menu_icon = "form"
+    list_display = ("label", "key", "type", "in_listing")
+    search_fields = ("label", "key")
+    panels = [
+        FieldPanel("label"),
+        FieldPanel("key"),
+        FieldPanel("type"),
+        FieldPanel("choices"),
+        FieldPanel("help_text"),
+        FieldPanel("in_listing"),
+    ]
+
+
+class ScoringRuleAdmin(FlowsModelAdmin):
+    model = ScoringRule
+    base_url_path = SCORING_BASE_URL
+    menu_label = _("Scoring rules")
+    menu_icon = "pick"
+    list_display = ("name", "event", "points", "active")
+    list_filter = ("active", "event")
+    search_fields = ("name",)
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("active"),
+        FieldPanel("event"),
+        FieldPanel("page"),
+        FieldPanel("include_subpages"),
+        FieldPanel("document"),
+        FieldPanel("custom_name"),
+        FieldPanel("points"),
+        FieldRowPanel([FieldPanel("cap_points"), FieldPanel("cap_days")]),
+    ]
+
+
 # --- messages (read-only) -----------------------------------------------------------------
 
 
@@ -469,7 +523,15 @@ class FlowsMenu(ModelAdminGroup):
     menu_label = _("Flows")
     menu_icon = "cogs"
     menu_order = 250
-    items = (FlowAdmin, ContactAdmin, ContactListAdmin, SegmentAdmin, MessageAdmin)
+    items = (
+        FlowAdmin,
+        ContactAdmin,
+        ContactListAdmin,
+        SegmentAdmin,
+        ContactPropertyAdmin,
+        ScoringRuleAdmin,
+        MessageAdmin,
+    )
 
     def get_submenu_items(self):
         flows, *others = super().get_submenu_items()

@@ -14,7 +14,7 @@ from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 
 from wagtail_flows.models.events import Event, Visitor, record_event  # noqa: F401
-from wagtail_flows.vocabulary import ContactStatus, EventKind, Stage  # noqa: F401
+from wagtail_flows.vocabulary import ContactStatus, EventKind, Grade, Stage  # noqa: F401
 
 
 def normalize_email(email):
@@ -78,6 +78,12 @@ class Contact(ClusterableModel):
         db_index=True,
     )
     score = models.IntegerField(_("score"), default=0, db_index=True)
+    # Kept from the score by Settings › Lead scoring's bands (models/scoring.py).
+    grade = models.CharField(
+        _("grade"), max_length=1, choices=Grade.choices, default=Grade.D, db_index=True
+    )
+    # When decay last took points away (the scoring sweep, engine/scoring.py); None: never.
+    score_decayed_at = models.DateTimeField(null=True, blank=True, editable=False)
     tags = ClusterTaggableManager(through=TaggedContact, blank=True)
     lists = models.ManyToManyField(
         "wagtail_flows.ContactList",
