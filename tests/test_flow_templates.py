@@ -10,7 +10,7 @@ from django.utils import timezone
 from tests.factories import ContactFactory, make_document, make_form_page, make_standard_page
 from tests.flow_stories import Story, go_live, run_of, set_property
 from wagtail_flows import flow_templates
-from wagtail_flows.flow_templates.builder import email_pages
+from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage, Flow, StepRun
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
 from tests.factories import make_form_page
-from wagtail_flows.flow_templates.builder import email_pages
+from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import EmailPage, Flow
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from wagtail.documents import get_document_model
 from demo import content
 from demo.models import FormPage, LandingPage
 from wagtail_flows import flow_templates
-from wagtail_flows.flow_templates.builder import email_pages
+from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import EmailPage, Flow
 
 SALES_TEAM = "sales@greenspoon.example"

@@ -20,7 +20,7 @@ from demo.models import (
     ShopIndexPage,
 )
 from demo.pdf import build_pdf
-from wagtail_flows.flow_templates.builder import email_pages
+from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import ContactList, EmailLibraryPage, SenderSettings
 
 ADMIN_USERNAME = "admin"

@@ -5,6 +5,7 @@ Gmail and Yahoo, order confirmations included.
 """
 
 from django import forms
+from django.core.validators import DomainNameValidator
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -33,14 +34,9 @@ class DomainForm(forms.Form):
 
     def clean_domain(self):
         domain = self.cleaned_data["domain"].strip().lower().rstrip(".")
-        labels = domain.split(".") if domain else []
-        if domain and (len(labels) < 2 or not all(_is_label(label) for label in labels)):
-            raise forms.ValidationError(_("Enter a domain such as example.com."))
+        if domain:
+            DomainNameValidator(message=_("Enter a domain such as example.com."))(domain)
         return domain
-
-
-def _is_label(label):
-    return 0 < len(label) <= 63 and label.replace("-", "").isalnum() and label[0] != "-"
 
 
 def may_check(user):

@@ -66,7 +66,10 @@ class PreparedEmail:
 
 def base_url_for(page=None):
     """The origin of absolute URLs: the page's Site, else WAGTAIL_FLOWS["BASE_URL"]."""
-    site = page.get_site() if page is not None and page.pk else None
+    return site_base_url(site_of(page) if page is not None else None)
+
+
+def site_base_url(site):
     if site is not None:
         return site.root_url.rstrip("/")
     fallback = flows_settings.BASE_URL or getattr(settings, "WAGTAILADMIN_BASE_URL", "")
@@ -114,9 +117,10 @@ def bump_sender_version():
     caches[flows_settings.RENDER_CACHE].set(SENDER_VERSION_KEY, sender_version() + 1, None)
 
 
-def render_page_html(page, base_url, *, with_subject=True, sender=None):
-    """The email page as HTML (not yet inlined), merge tags as the editor wrote them."""
-    site = site_of(page)
+def render_page_html(page, base_url, *, with_subject=True, sender=None, site=None):
+    """The email page as HTML (not yet inlined), merge tags as the editor wrote them.
+    ``site`` and ``sender``, when the caller has them, save looking them up again."""
+    site = site or site_of(page)
     sender = sender or sender_for_site(site)
     markup = render_to_string(
         PAGE_TEMPLATE,
@@ -175,8 +179,9 @@ def sender_for(page, sender=None):
 
 def prepare_page(page, base_url):
     subject = merge_tags.unescape_tags(page.subject)
-    sender = sender_for_site(site_of(page))
-    raw_html = render_page_html(page, base_url, sender=sender)
+    site = site_of(page)
+    sender = sender_for_site(site)
+    raw_html = render_page_html(page, base_url, sender=sender, site=site)
     inlined = inline_css(raw_html)
     subject_problems = merge_tags.check(subject)
     body_problems = [p for p in merge_tags.check(raw_html) if p not in subject_problems]

@@ -10,28 +10,16 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from wagtail_flows.emails.rendering import (
-    base_url_for,
     postal_address,
     render_page_html,
     sender_for_site,
+    site_base_url,
     site_of,
 )
-from wagtail_flows.flows.tree import FlowTree
-from wagtail_flows.models import EmailPage
+from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models.flows import FlowKind
 
 UNSUBSCRIBE_TAG = "{{ unsubscribe_url }}"
-
-
-def email_pages(flow):
-    ids = []
-    for step in FlowTree(flow.steps).walk():
-        page = step.get("page") if step.type == "send_email" else None
-        page_id = getattr(page, "pk", page)
-        if page_id and page_id not in ids:
-            ids.append(page_id)
-    pages = EmailPage.objects.in_bulk(ids)
-    return [pages[pk] for pk in ids if pk in pages]
 
 
 def sender_errors(flow):
@@ -59,7 +47,7 @@ def _problems(page):
             )
             % {"page": page.title, "where": where}
         ]
-    markup = render_page_html(page, base_url_for(page), sender=sender)
+    markup = render_page_html(page, site_base_url(site), sender=sender, site=site)
     missing = []
     if UNSUBSCRIBE_TAG not in markup:
         missing.append(_("the unsubscribe link"))

@@ -359,24 +359,3 @@ def preview_flow(template):
     """An unsaved flow showing the template's shape (for the gallery), writing nothing."""
     defaults = {p.name: p.default if not callable(p.default) else None for p in template.params}
     return flow_from(template, Resolver(defaults, dry=True), defaults)
-
-
-def email_pages(flow):
-    """The email pages a flow's send steps use, in order of first use (each once)."""
-    ids = []
-
-    def walk(data):
-        if isinstance(data, list):
-            for item in data:
-                walk(item)
-        elif isinstance(data, dict):
-            if data.get("type") == "send_email" and isinstance(data.get("value"), dict):
-                page_id = data["value"].get("page")
-                if page_id and page_id not in ids:
-                    ids.append(page_id)
-            for value in data.values():
-                walk(value)
-
-    walk(list(flow.steps.raw_data))
-    pages = EmailPage.objects.in_bulk(ids)
-    return [pages[pk] for pk in ids if pk in pages]

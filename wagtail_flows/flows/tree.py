@@ -162,3 +162,23 @@ def tree_for(flow):
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return tree
+
+
+def email_page_ids(stream):
+    """The email page ids the send steps of ``stream`` use, in order of first use, each once."""
+    ids = []
+    for step in FlowTree(stream).walk():
+        page = step.get("page") if step.type == "send_email" else None
+        page_id = getattr(page, "pk", page)
+        if page_id and page_id not in ids:
+            ids.append(page_id)
+    return ids
+
+
+def email_pages(flow):
+    """The email pages a flow's send steps use, in order of first use (one query)."""
+    from wagtail_flows.models import EmailPage
+
+    ids = email_page_ids(flow.steps)
+    pages = EmailPage.objects.in_bulk(ids)
+    return [pages[pk] for pk in ids if pk in pages]
