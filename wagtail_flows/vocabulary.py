@@ -113,10 +113,20 @@ class MessageStatus(models.TextChoices):
 
 
 class JobStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Repeat(models.TextChoices):
+    """How a scheduled enrollment repeats (``EnrollmentJob.repeat``)."""
+
+    ONCE = "", _("Once")
+    WEEKLY = "weekly", _("Every week")
+    MONTHLY = "monthly", _("Every month")
 
 
 class PropertyType(models.TextChoices):

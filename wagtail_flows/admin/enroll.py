@@ -10,13 +10,16 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.admin import messages
+from wagtail.admin.widgets import AdminDateTimeInput
 
 from wagtail_flows.admin.common import (
     ACTIVATE_PERMISSION,
@@ -27,9 +30,10 @@ from wagtail_flows.admin.common import (
     forbidden,
     modeladmin_url,
 )
-from wagtail_flows.engine.enroll import enroll_audience
-from wagtail_flows.models import Contact, ContactList, Flow, Segment
+from wagtail_flows.engine.enroll import cancel_job, enroll_audience
+from wagtail_flows.models import Contact, ContactList, EnrollmentJob, Flow, Segment
 from wagtail_flows.models.flows import FlowStatus
+from wagtail_flows.models.jobs import Repeat
 
 SKIPPED = gettext_lazy(
     "Contacts already in the flow, or kept out by its entry conditions or re-entry rule, "
@@ -56,6 +60,24 @@ class EnrollForm(forms.Form):
         help_text=gettext_lazy("Email addresses, one per line or separated by commas."),
     )
 
+    start_at = forms.DateTimeField(
+        required=False,
+        widget=AdminDateTimeInput(),
+        label=gettext_lazy("Start at"),
+        help_text=gettext_lazy(
+            "Empty: now. A time to come sends a broadcast then, e.g. Thursday 09:00."
+        ),
+    )
+    repeat = forms.ChoiceField(
+        choices=Repeat.choices,
+        required=False,
+        label=gettext_lazy("Repeat"),
+        help_text=gettext_lazy(
+            "A list or segment can enter again every week or month; who enters a second "
+            "time follows the flow's re-entry rule."
+        ),
+    )
+
     def clean_emails(self):
         addresses = re.split(r"[\s,;]+", self.cleaned_data["emails"])
         ids, unknown = Contact.objects.ids_for_emails(addresses)
@@ -74,11 +96,12 @@ class EnrollForm(forms.Form):
 
     def audience(self):
         data = self.cleaned_data
+        schedule = {"start_at": data.get("start_at"), "repeat": data.get("repeat") or ""}
         if data.get("emails"):
-            return {"contact_ids": data["emails"]}
+            return {"contact_ids": data["emails"], **schedule}
         if data.get("contact_list"):
-            return {"contact_list": data["contact_list"]}
-        return {"segment": data["segment"]}
+            return {"contact_list": data["contact_list"], **schedule}
+        return {"segment": data["segment"], **schedule}
 
 
 def enroll_flow(request, flow, spec, edit_url):
@@ -86,11 +109,11 @@ def enroll_flow(request, flow, spec, edit_url):
     caller, ``admin.actions.flow_action``)."""
     form = EnrollForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return _start(request, flow, form.audience(), edit_url)
+        return _start(request, flow, form.audience(), edit_url, form=form)
     effects = [
         _(
             "Everyone on the list or in the segment you choose, or the contacts you name, enters "
-            "this flow now."
+            "this flow now, or at the time you choose."
         ),
         SKIPPED,
     ]
@@ -107,24 +130,72 @@ def enroll_flow(request, flow, spec, edit_url):
     return TemplateResponse(request, CONFIRM_TEMPLATE, context)
 
 
-def _start(request, flow, audience, error_url):
-    """Start the background job; its progress shows on the flow's edit page."""
+def _start(request, flow, audience, error_url, form=None):
+    """Start (or schedule) the background job; its progress shows on the flow's edit page."""
     try:
         job = enroll_audience(flow, **audience, user=request.user)
     except ValidationError as error:
+        if form is not None and hasattr(error, "error_dict"):
+            return _refused(request, flow, form, error, error_url)
         for line in error_messages(error):
             messages.error(request, line)
         return redirect(error_url)
-    messages.success(
-        request,
-        ngettext(
-            "%(n)s contact is entering “%(flow)s” in the background.",
-            "%(n)s contacts are entering “%(flow)s” in the background.",
-            job.total,
-        )
-        % {"n": f"{job.total:,}", "flow": flow},
-    )
+    messages.success(request, _started_message(job, flow))
     return redirect(modeladmin_url(FLOWS_BASE_URL, "edit", flow.pk))
+
+
+def _refused(request, flow, form, error, edit_url):
+    """The schedule refused by the engine: shown on its field, the form kept as typed."""
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+    context = {
+        "page_title": _("Enroll contacts"),
+        "page_subtitle": flow.name,
+        "header_icon": "group",
+        "effects": [SKIPPED],
+        "form": form,
+        "submit_label": _("Enroll contacts"),
+        "cancel_url": edit_url,
+        "action_url": request.get_full_path(),
+    }
+    return TemplateResponse(request, CONFIRM_TEMPLATE, context, status=400)
+
+
+def _started_message(job, flow):
+    if job.scheduled_at:
+        return _("%(audience)s will enter “%(flow)s” %(when)s.") % {
+            "audience": job.audience_label,
+            "flow": flow,
+            "when": schedule_label(job),
+        }
+    return ngettext(
+        "%(n)s contact is entering “%(flow)s” in the background.",
+        "%(n)s contacts are entering “%(flow)s” in the background.",
+        job.total,
+    ) % {"n": f"{job.total:,}", "flow": flow}
+
+
+def schedule_label(job):
+    """ "on 10 Dec 2026 09:00, then every week" in the user's time zone."""
+    when = _("on %s") % date_format(localtime(job.scheduled_at), "DATETIME_FORMAT")
+    if job.repeat:
+        when += ", " + _("then %s") % job.get_repeat_display().lower()
+    return when
+
+
+@require_POST
+def cancel_scheduled(request, job_id):
+    """Cancel a scheduled enrollment (a repeating one stops: its next time is this job)."""
+    if not request.user.has_perm(ACTIVATE_PERMISSION):
+        return forbidden(request, _("Only users allowed to activate flows can cancel it."))
+    job = get_object_or_404(EnrollmentJob, pk=job_id)
+    if cancel_job(job):
+        messages.success(
+            request, _("The scheduled enrollment of %s is cancelled.") % job.audience_label
+        )
+    else:
+        messages.error(request, _("It has started already: it can no longer be cancelled."))
+    return redirect(modeladmin_url(FLOWS_BASE_URL, "edit", job.flow_id))
 
 
 # --- the contacts listing's "Enroll selected in a flow" -------------------------------------
@@ -187,4 +258,5 @@ def enroll_chosen_url():
 
 urlpatterns = [
     path("contacts/enroll/", enroll_chosen_contacts, name="contacts_enroll"),
+    path("jobs/<int:job_id>/cancel/", cancel_scheduled, name="cancel_scheduled_enrollment"),
 ]

@@ -65,6 +65,7 @@ from wagtail_flows.models import (
 from wagtail_flows.models.contacts import ContactStatus
 from wagtail_flows.models.enrollments import EnrollmentStatus
 from wagtail_flows.models.flows import FlowStatus
+from wagtail_flows.models.jobs import JobStatus
 from wagtail_flows.models.messages import MessageStatus
 from wagtail_flows.panels.segment import SegmentCountPanel
 
@@ -172,10 +173,12 @@ class FlowEditView(LiveDiagramMixin, EditView):
             {"label": a.label, "url": a.url(self.instance), "serious": a.serious}
             for a in flow_actions_for(self.request.user, self.instance)
         ]
-        jobs = self.instance.enrollment_jobs.order_by("-created_at")[:3]
+        jobs = self.instance.enrollment_jobs.order_by("-created_at")
+        scheduled = jobs.filter(status=JobStatus.SCHEDULED).order_by("scheduled_at")
         return super().get_context_data(
             flow_actions=actions,
-            enrollment_jobs=jobs,
+            enrollment_jobs=jobs.exclude(status=JobStatus.SCHEDULED)[:3],
+            scheduled_jobs=scheduled if may_enroll(self.request.user) else scheduled.none(),
             changes_url=changes_url(self.instance),
             versions_url=reverse("wagtail_flows_admin:flow_versions", args=[self.instance.pk]),
             **kwargs,

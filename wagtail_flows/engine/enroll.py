@@ -6,6 +6,9 @@ its enrollments and moves the job's cursor in one transaction, with a compare-an
 cursor, so a batch delivered twice or resumed after a crash neither skips nor repeats anyone.
 """
 
+from calendar import monthrange
+from datetime import date, timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -13,23 +16,34 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.timing import local_instant, site_timezone
 from wagtail_flows.models import Contact, EnrollmentJob
 from wagtail_flows.models.flows import FlowStatus
-from wagtail_flows.models.jobs import JobStatus
+from wagtail_flows.models.jobs import JobStatus, Repeat
 
 ENROLLABLE_STATUSES = (FlowStatus.LIVE,)
 
 
 def enroll_audience(
-    flow, *, contact_list=None, segment=None, contact_ids=None, user=None, background=True
+    flow,
+    *,
+    contact_list=None,
+    segment=None,
+    contact_ids=None,
+    user=None,
+    background=True,
+    start_at=None,
+    repeat=Repeat.ONCE,
 ):
     """Start enrolling an audience into ``flow``; returns the job to watch.
 
     Exactly one of ``contact_list``, ``segment`` or ``contact_ids`` names the audience. With
     ``background`` the batches run in the cluster after commit; without, the caller runs them
-    (``run_job_batch``) itself.
+    (``run_job_batch``) itself. With ``start_at`` (in the future) the job waits for the sweep
+    to start it then, and with ``repeat`` again every week or month (``start_due_jobs``).
     """
     _validate(flow, contact_list, segment, contact_ids)
+    _validate_schedule(start_at, repeat, contact_ids)
     job = EnrollmentJob(
         flow=flow,
         contact_list=contact_list,
@@ -38,12 +52,36 @@ def enroll_audience(
         created_by=user if user and user.is_authenticated else None,
     )
     job.total = audience(job).count()
+    if start_at:
+        job.status = JobStatus.SCHEDULED
+        job.scheduled_at = start_at
+        job.repeat = repeat
+        job.repeat_anchor = start_at if repeat else None
+        job.save()
+        return job
     job.save()
     if background:
-        from wagtail_flows.engine.queue import ENROLLMENT_JOB_FUNC, enqueue
-
-        transaction.on_commit(lambda: enqueue(ENROLLMENT_JOB_FUNC, job.pk, 0))
+        _enqueue_after_commit(job)
     return job
+
+
+def _enqueue_after_commit(job):
+    from wagtail_flows.engine.queue import ENROLLMENT_JOB_FUNC, enqueue
+
+    transaction.on_commit(lambda: enqueue(ENROLLMENT_JOB_FUNC, job.pk, job.cursor))
+
+
+def _validate_schedule(start_at, repeat, contact_ids):
+    if repeat not in Repeat.values:
+        raise ValidationError({"repeat": _("Choose once, every week or every month.")})
+    if repeat and not start_at:
+        raise ValidationError({"start_at": _("A repeating enrollment needs its first time.")})
+    if start_at and start_at <= timezone.now():
+        raise ValidationError({"start_at": _("Choose a time in the future, or enroll now.")})
+    if repeat and contact_ids is not None:
+        raise ValidationError(
+            {"repeat": _("Only a list or a segment can be enrolled again and again.")}
+        )
 
 
 def _validate(flow, contact_list, segment, contact_ids):
@@ -145,3 +183,91 @@ def resume_stalled_jobs(now, stalled_after):
             enqueue(ENROLLMENT_JOB_FUNC, pk, cursor)
             resumed += 1
     return resumed
+
+
+# --- scheduled enrollment (broadcasts) ----------------------------------------------------
+
+
+def start_due_jobs(now, limit=100):
+    """Start the scheduled jobs whose time has come (the sweep, each minute): each is claimed
+    with a compare-and-set, so two sweeps never start one twice; a repeating one schedules
+    its next occurrence in the same transaction. A flow that is not live at the time is
+    skipped for that occurrence (recorded on the job), not the schedule."""
+    due = EnrollmentJob.objects.select_related("flow").filter(
+        status=JobStatus.SCHEDULED, scheduled_at__lte=now
+    )
+    started = 0
+    for job in due.order_by("scheduled_at", "pk")[:limit]:
+        with transaction.atomic():
+            if _start_scheduled(job, now):
+                started += 1
+    return started
+
+
+def _start_scheduled(job, now):
+    live = job.flow.status in ENROLLABLE_STATUSES
+    values = {"updated_at": now}
+    if live:
+        values.update(status=JobStatus.QUEUED, total=audience(job).count())
+    else:
+        values.update(
+            status=JobStatus.FAILED,
+            finished_at=now,
+            error=_("Not started: “%(flow)s” was %(status)s at the scheduled time.")
+            % {"flow": job.flow, "status": job.flow.get_status_display().lower()},
+        )
+    claimed = EnrollmentJob.objects.filter(pk=job.pk, status=JobStatus.SCHEDULED).update(**values)
+    if not claimed:
+        return False
+    if job.repeat:
+        _schedule_next(job, now)
+    if live:
+        _enqueue_after_commit(job)
+    return live
+
+
+def _schedule_next(job, now):
+    """The next occurrence after ``now`` (a sweep that was down for weeks schedules the next
+    one to come, it does not replay the missed ones)."""
+    at = job.scheduled_at
+    while at <= now:
+        at = next_occurrence(job.repeat_anchor or job.scheduled_at, job.repeat, at)
+    EnrollmentJob.objects.create(
+        flow=job.flow,
+        contact_list=job.contact_list,
+        segment=job.segment,
+        contact_ids=job.contact_ids,
+        created_by=job.created_by,
+        total=job.total,
+        status=JobStatus.SCHEDULED,
+        scheduled_at=at,
+        repeat=job.repeat,
+        repeat_anchor=job.repeat_anchor,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def next_occurrence(anchor, repeat, after):
+    """The occurrence of a weekly or monthly schedule that follows ``after``, at the anchor's
+    wall-clock time in the site's time zone (09:00 stays 09:00 across a DST change; the 31st
+    falls on a shorter month's last day)."""
+    tz = site_timezone()
+    first = anchor.astimezone(tz)
+    previous = after.astimezone(tz).date()
+    if repeat == Repeat.WEEKLY:
+        day = previous + timedelta(days=7)
+    else:
+        months = previous.year * 12 + previous.month  # the month after ``after``'s month
+        year, month = divmod(months, 12)
+        day = date(year, month + 1, min(first.day, monthrange(year, month + 1)[1]))
+    return local_instant(day, first.time().replace(tzinfo=None), tz)
+
+
+def cancel_job(job):
+    """Cancel a scheduled (not yet started) enrollment; True if it was still waiting."""
+    return bool(
+        EnrollmentJob.objects.filter(pk=job.pk, status=JobStatus.SCHEDULED).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+    )

@@ -57,6 +57,7 @@ def run_sweep(now=None):
     fired = sweep_triggers.fire(flows, clock, advance_now=now)
     report["enrolled"] = {"cart_abandoned": carts_enrolled, **fired}
     report["ended_flows_exited"] = finish_ended_flows(clock)
+    report["jobs_started"] = start_scheduled_jobs(clock)
     report["jobs_resumed"] = resume_stalled_jobs(clock)
     report.update(email_housekeeping(clock))
     return report
@@ -241,6 +242,12 @@ def finish_ended_flows(clock):
     from wagtail_flows.engine import advance
 
     return advance.finish_ended_flows(now=clock, limit=batch_size())
+
+
+def start_scheduled_jobs(clock):
+    from wagtail_flows.engine.enroll import start_due_jobs
+
+    return start_due_jobs(clock)
 
 
 def resume_stalled_jobs(clock):

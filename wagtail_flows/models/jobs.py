@@ -5,11 +5,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from wagtail_flows.vocabulary import JobStatus  # noqa: F401
+from wagtail_flows.vocabulary import JobStatus, Repeat  # noqa: F401
 
 
 class EnrollmentJob(models.Model):
-    """A manual enrollment of a list, a segment or chosen contacts, done in batches.
+    """A manual enrollment of a list, a segment or chosen contacts, done in batches: now, or
+    at ``scheduled_at`` (a broadcast), once or repeating from ``repeat_anchor`` — each
+    occurrence is a job of its own, made by the sweep when the previous one starts.
 
     ``cursor`` is the highest contact id handled so far: a batch that is delivered twice, or
     resumed after a crash, starts from it and never skips nor repeats a contact.
@@ -43,6 +45,12 @@ class EnrollmentJob(models.Model):
     enrolled = models.PositiveIntegerField(_("enrolled"), default=0)
     cursor = models.BigIntegerField(default=0)
     error = models.TextField(_("error"), blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    repeat = models.CharField(
+        _("repeat"), max_length=16, choices=Repeat.choices, default=Repeat.ONCE, blank=True
+    )
+    # The first occurrence of a repeating schedule: monthly repeats keep its day of month.
+    repeat_anchor = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
