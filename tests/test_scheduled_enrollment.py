@@ -231,3 +231,42 @@ def test_a_scheduled_broadcast_is_cancelled_before_it_starts(
     assert deliver_started(django_capture_on_commit_callbacks, soon(hours=3)) == 0
     assert client.post(url, follow=True).status_code == 200
     assert not newsletter_flow.enrollments.exists()
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_a_developer_schedules_a_monthly_broadcast_with_flows_enroll(
+    newsletter_flow, subscribers, amsterdam
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    year = timezone.now().year + 1
+    call_command(
+        "flows_enroll",
+        "December newsletter",
+        "--list",
+        "Newsletter",
+        "--at",
+        f"{year}-01-31 09:00",
+        "--repeat",
+        "monthly",
+        stdout=out,
+    )
+    job = EnrollmentJob.objects.get()
+    assert job.scheduled_at == local(year, 1, 31, 9, 0)
+    assert (job.status, job.repeat) == (JobStatus.SCHEDULED, Repeat.MONTHLY)
+    assert f"enters “December newsletter” at {year}-01-31 09:00 CET, then every month." in (
+        out.getvalue()
+    )
+
+
+def test_the_command_refuses_a_time_it_cannot_read(newsletter_flow, subscribers):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="is not a time such as"):
+        call_command("flows_enroll", "December newsletter", "--list", "Newsletter", "--at", "soon")
+    assert not EnrollmentJob.objects.exists()

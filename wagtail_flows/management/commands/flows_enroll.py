@@ -1,15 +1,19 @@
 """``manage.py flows_enroll FLOW --list NAME | --segment NAME | --email ADDRESS …``."""
 
 import time
+from argparse import ArgumentTypeError
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from wagtail_flows.engine import enroll as enrolling
+from wagtail_flows.engine.timing import local_instant, site_timezone
 from wagtail_flows.models import Contact, ContactList, EnrollmentJob, Flow, Segment
-from wagtail_flows.models.jobs import JobStatus
+from wagtail_flows.models.jobs import JobStatus, Repeat
 
 BAR_WIDTH = 30
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M%z", "%Y-%m-%dT%H:%M%z")
 WATCH_SECONDS = 1
 
 
@@ -34,6 +38,19 @@ class Command(BaseCommand):
             "--sync", action="store_true", help="Enroll in this process, with a progress bar."
         )
         parser.add_argument(
+            "--at",
+            dest="start_at",
+            type=_aware_datetime,
+            help="Start then instead of now: 'YYYY-MM-DD HH:MM' in the site's time zone (or "
+            "with a UTC offset). The sweep starts it.",
+        )
+        parser.add_argument(
+            "--repeat",
+            choices=[value for value in Repeat.values if value],
+            default="",
+            help="With --at: enroll the list or segment again every week or month.",
+        )
+        parser.add_argument(
             "--watch",
             action="store_true",
             help="Show the cluster's progress until the job is done (Ctrl-C stops watching, "
@@ -49,14 +66,26 @@ class Command(BaseCommand):
         emails=None,
         sync=False,
         watch=False,
+        start_at=None,
+        repeat="",
         **options,
     ):
         flow_obj = _find_flow(flow)
         audience = _audience(list_name, segment_name, emails)
         try:
-            job = enrolling.enroll_audience(flow_obj, background=not sync, **audience)
+            job = enrolling.enroll_audience(
+                flow_obj, background=not sync, start_at=start_at, repeat=repeat, **audience
+            )
         except ValidationError as error:
             raise CommandError("; ".join(_messages(error))) from error
+        if job.scheduled_at:
+            when = job.scheduled_at.astimezone(site_timezone()).strftime("%Y-%m-%d %H:%M %Z")
+            again = f", then {job.get_repeat_display().lower()}" if job.repeat else ""
+            self.stdout.write(
+                f"Scheduled job {job.pk}: {job.audience_label} enters “{flow_obj}” at "
+                f"{when}{again}. The sweep of the django-q2 cluster starts it."
+            )
+            return
         self.stdout.write(
             f"Enrolling {job.total} contact(s) from {job.audience_label} into “{flow_obj}”."
         )
@@ -128,3 +157,15 @@ def _messages(error):
     if hasattr(error, "message_dict"):
         return [f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items()]
     return error.messages
+
+
+def _aware_datetime(text):
+    for fmt in TIME_FORMATS:
+        try:
+            moment = datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = local_instant(moment.date(), moment.time(), site_timezone())
+        return moment
+    raise ArgumentTypeError(f"{text!r} is not a time such as '2026-12-10 09:00'.")
