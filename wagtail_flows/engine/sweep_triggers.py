@@ -10,12 +10,14 @@ When does a trigger fire again for the same contact?
   enrolled again until they are active and then quiet again;
 - ``engagement``: at most once per ``within_days`` window;
 - ``date_reached``: once per date value — a new date (a new order, a rescheduled
-  appointment) fires again, and ends a run still open for the old date.
+  appointment) fires again, and ends a run still open for the old date; with *every year*
+  (birthdays, anniversaries) once a year, on the day in the contact's time zone.
 """
 
+import calendar
 import math
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery
@@ -179,8 +181,7 @@ def base_date(value, prefix=""):
 
 def date_window(value, clock):
     """The base dates whose target day (base ± offset) is today or in the look-back."""
-    offset = int(value.get("offset_days") or 0)
-    shift = offset if value.get("direction", "before") == "before" else -offset
+    shift = _shift(value)
     today = timezone.localtime(clock, site_timezone()).date()
     lookback = int(flows_settings.DATE_REACHED_LOOKBACK_DAYS)
     return today - timedelta(days=lookback) + timedelta(days=shift), today + timedelta(days=shift)
@@ -189,6 +190,8 @@ def date_window(value, clock):
 def find_date_reached(flow, value, clock):
     if value.get("date_source") != "last_order" and not (value.get("property_name") or "").strip():
         return Contact.objects.none(), {}
+    if value.get("every_year"):
+        return find_yearly(flow, value, clock)
     first, last = date_window(value, clock)
     contacts = Contact.objects.annotate(base_date=base_date(value)).filter(
         base_date__gte=first.isoformat(), base_date__lte=last.isoformat()
@@ -201,6 +204,87 @@ def find_date_reached(flow, value, clock):
     ).filter(flow=flow, contact=OuterRef("pk"), fired_for=OuterRef("base_date"))
     end_runs_for_old_dates(flow, value, clock)
     return contacts.exclude(Exists(fired)), lambda contact: {"date_reached": contact.base_date}
+
+
+# --- every year (birthdays, anniversaries) ------------------------------------------------
+# The date's month and day come round each year: it fires on the day (± the offset) in the
+# contact's time zone (the site's when they have none), once a year, and on 28 February in
+# the years without a 29th. Runs started for a date the contact no longer has end, as above.
+
+YEARLY_ONCE_WITHIN = timedelta(days=60)  # no two occurrences of one date are this close
+
+
+def find_yearly(flow, value, clock):
+    contacts = Contact.objects.annotate(
+        base_date=base_date(value), base_day=Substr(base_date(value), 6, 5)
+    )
+    zones = _zones_of(contacts, clock, value)
+    matches = Q(pk__in=[])
+    for zone_name, days in zones.items():
+        in_zone = Q(timezone=zone_name) if zone_name else ~Q(timezone__in=set(zones) - {""})
+        matches |= in_zone & Q(base_day__in=sorted(days))
+    fired = Enrollment.objects.filter(
+        flow=flow,
+        contact=OuterRef("pk"),
+        context__has_key="date_year",
+        enrolled_at__gte=clock - YEARLY_ONCE_WITHIN,
+    )
+    end_runs_for_old_dates(flow, value, clock)
+    return contacts.filter(matches).exclude(Exists(fired)), lambda contact: {
+        "date_reached": contact.base_date,
+        "date_year": occurrence_year(contact, value, clock),
+    }
+
+
+def _zones_of(contacts, clock, value):
+    """``{time zone name: the "MM-DD" days due today there}``; "" stands for the contacts
+    without a usable zone (the site's). One query: the distinct zones of the contacts."""
+    names = set(contacts.exclude(timezone="").values_list("timezone", flat=True).distinct())
+    zones = {"": due_days(value, clock, site_timezone())}
+    for name in names:
+        try:
+            zones[name] = due_days(value, clock, ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # an unknown zone counts as the site's
+    return zones
+
+
+def due_days(value, clock, zone):
+    """The "MM-DD" of the dates whose yearly day (± offset) is today in ``zone``, or in the
+    look-back after downtime; "02-29" falls on 28 February in the other years."""
+    today = timezone.localtime(clock, zone).date()
+    shift = _shift(value)
+    lookback = int(flows_settings.DATE_REACHED_LOOKBACK_DAYS)
+    days = set()
+    for back in range(lookback + 1):
+        day = today - timedelta(days=back) + timedelta(days=shift)
+        days.add(day.strftime("%m-%d"))
+        if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+            days.add("02-29")
+    return days
+
+
+def occurrence_year(contact, value, clock):
+    """The year of the occurrence that fired (a 31 December date seen from 1 January, with an
+    offset, belongs to the year before)."""
+    zone = contact_zone(contact)
+    today = timezone.localtime(clock, zone).date() + timedelta(days=_shift(value))
+    month_day = contact.base_day
+    if month_day == "02-29" and not calendar.isleap(today.year):
+        month_day = "02-28"
+    return today.year if today.strftime("%m-%d") >= month_day else today.year - 1
+
+
+def contact_zone(contact):
+    try:
+        return ZoneInfo(contact.timezone) if contact.timezone else site_timezone()
+    except (ZoneInfoNotFoundError, ValueError):
+        return site_timezone()
+
+
+def _shift(value):
+    offset = int(value.get("offset_days") or 0)
+    return offset if value.get("direction", "before") == "before" else -offset
 
 
 def end_runs_for_old_dates(flow, value, clock):

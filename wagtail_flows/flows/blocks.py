@@ -194,6 +194,12 @@ class DateReachedTrigger(blocks.StructBlock):
     direction = blocks.ChoiceBlock(
         choices=[("before", "before"), ("after", "after")], default="before"
     )
+    every_year = blocks.BooleanBlock(
+        required=False,
+        label="Every year",
+        help_text="Birthdays, anniversaries: the day and month come round each year, in the "
+        "contact's time zone (29 February on the 28th in other years).",
+    )
 
     class Meta:
         label = "Date reached"

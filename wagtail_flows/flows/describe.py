@@ -133,9 +133,10 @@ def _t_date(v):
         else (v.get("property_name") or "a date")
     )
     days = v.get("offset_days") or 0
+    yearly = ", every year" if v.get("every_year") else ""
     if not days:
-        return f"On the day of {what}"
-    return f"{amount(days, 'days')} {v.get('direction') or 'before'} {what}"
+        return f"On the day of {what}{yearly}"
+    return f"{amount(days, 'days')} {v.get('direction') or 'before'} {what}{yearly}"
 
 
 def _t_email(v):
