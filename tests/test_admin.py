@@ -143,6 +143,7 @@ def flow_form_data(name, steps=(), **extra):
             "send_window_timezone": "contact",
             "kind": "marketing",
             "on_resume": "spread",
+            "cap_days": "7",
             **extra,
         }
     )

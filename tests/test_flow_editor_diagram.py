@@ -56,6 +56,7 @@ def flow_data(steps=(), triggers=None, **extra):
             "send_window_timezone": "contact",
             "kind": "marketing",
             "on_resume": "spread",
+            "cap_days": "7",
             **extra,
         }
     )

@@ -61,6 +61,9 @@ DEFAULTS = {
     # Frequency cap for marketing emails: at most N per contact per 24 h / 7 days (None: off).
     "MAX_EMAILS_PER_DAY": 2,
     "MAX_EMAILS_PER_WEEK": 7,
+    # Site-wide quiet hours for marketing emails, in each contact's time zone (the site's
+    # when they have none): ("21:00", "08:00") holds emails from 21:00 until 08:00. None: off.
+    "QUIET_HOURS": None,
     "SITE_TIMEZONE": None,  # None: settings.TIME_ZONE
     # --- engine-core (advance, dispatch; docs/engine.md) ----------------------------------
     # A worker's claim on an enrollment expires after this (a killed worker's contact is

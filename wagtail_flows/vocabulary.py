@@ -91,6 +91,15 @@ class WindowTimezone(models.TextChoices):
     SITE = "site", _("The site's time zone")
 
 
+class HoldReason(models.TextChoices):
+    """Why a send step held an email before creating it (``Message.held_reason``)."""
+
+    SEND_WINDOW = "send_window", _("the flow's send window")
+    QUIET_HOURS = "quiet_hours", _("quiet hours")
+    FREQUENCY_CAP = "frequency_cap", _("the site's frequency cap")
+    FLOW_CAP = "flow_cap", _("the flow's frequency cap")
+
+
 class EnrollmentStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     WAITING = "waiting", _("Waiting")

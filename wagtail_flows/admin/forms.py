@@ -71,6 +71,7 @@ FLOW_EDIT_HANDLER = TabbedInterface(
                         ),
                         FieldPanel("send_weekdays"),
                         FieldPanel("send_window_timezone"),
+                        FieldRowPanel([FieldPanel("cap_emails"), FieldPanel("cap_days")]),
                     ],
                     heading=_("Send window"),
                 ),

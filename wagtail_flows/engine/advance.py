@@ -291,6 +291,7 @@ class Runner:
         )
         enrollment.attempts = 0
         enrollment.last_error = ""
+        enrollment.held_reason = ""
         if outcome.action == "exit":
             self._finish(enrollment, EnrollmentStatus.EXITED, outcome.detail)
             return False
@@ -319,6 +320,7 @@ class Runner:
         enrollment.wakes_on_event = outcome.wakes_on_event
         if outcome.action == "wait":
             enrollment.skip_overdue_sends = False
+        enrollment.held_reason = outcome.detail if outcome.action == "defer" else ""
         self.path.append((step, outcome))
 
     def _save(self, enrollment):
@@ -336,6 +338,7 @@ class Runner:
             skip_overdue_sends=enrollment.skip_overdue_sends,
             attempts=enrollment.attempts,
             last_error=enrollment.last_error,
+            held_reason=enrollment.held_reason,
         )
         if not saved:
             raise LostClaim()
@@ -386,6 +389,7 @@ def finish(enrollment, status, reason="", *, now=None, effects=None, token=None)
         finished_at=now,
         next_run_at=None,
         wakes_on_event=False,
+        held_reason="",
         current_step=enrollment.current_step,
         route=enrollment.route,
         attempts=enrollment.attempts,
@@ -399,6 +403,7 @@ def finish(enrollment, status, reason="", *, now=None, effects=None, token=None)
     enrollment.exit_reason = reason
     enrollment.finished_at = now
     enrollment.next_run_at = None
+    enrollment.held_reason = ""
     (effects or Effects()).signal(
         signals.enrollment_finished, enrollment=enrollment, status=status
     )

@@ -133,6 +133,7 @@ def finish_batch(runs, status, reason, *, now=None, limit=None, effects=None):
             finished_at=now,
             next_run_at=None,
             wakes_on_event=False,
+            held_reason="",
         )
         if updated != len(ended):  # without row locks, another worker ended some meanwhile
             mine = Enrollment.objects.filter(

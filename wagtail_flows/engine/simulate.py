@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from taggit.models import Tag
 
 from wagtail_flows.engine import dispatch
@@ -28,6 +29,7 @@ from wagtail_flows.models.contacts import (
 )
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.events import record_event, signals_held
+from wagtail_flows.vocabulary import HoldReason
 
 DEFAULT_HORIZON = dt.timedelta(days=365)
 MAX_ROUNDS = 1000
@@ -118,7 +120,7 @@ class _Simulation:
             enrollment = self._enroll(trigger)
         elif not self._next(enrollment):
             return
-        for _ in range(MAX_ROUNDS):
+        for _round in range(MAX_ROUNDS):
             self._advance(enrollment.pk)
             enrollment.refresh_from_db()
             if not self._next(enrollment):
@@ -250,7 +252,7 @@ def _email_of_the_run(enrollment, page):
 def _path_step(at, step, outcome):
     if outcome.action in ("wait", "defer"):
         label = describe((step.type, step.value))
-        state = "waiting" if outcome.action == "wait" else "deferred"
+        state = "waiting" if outcome.action == "wait" else _held(outcome.detail)
         return PathStep(at, step.id, step.type, label, state, until=outcome.until)
     return PathStep(
         at,
@@ -261,6 +263,13 @@ def _path_step(at, step, outcome):
         branch=outcome.branch,
         subject=outcome.detail if step.type == "send_email" else "",
     )
+
+
+def _held(reason):
+    """"held by quiet hours" (the tester shows it beside the step)."""
+    if reason in HoldReason.values:
+        return _("held by %(reason)s") % {"reason": HoldReason(reason).label}
+    return "deferred"
 
 
 def _sample_contact():

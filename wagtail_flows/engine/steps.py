@@ -25,6 +25,7 @@ from wagtail_flows.engine import timing
 from wagtail_flows.flows import conditions
 from wagtail_flows.models import EmailPage, Message
 from wagtail_flows.models.flows import FlowKind
+from wagtail_flows.vocabulary import HoldReason
 
 logger = logging.getLogger(__name__)
 
@@ -332,9 +333,9 @@ def run_send_email(ctx):
             ctx.effects.offer(ctx.flow.sunset_flow_id, ctx.contact)
         return Outcome("next", outcome="skipped: inactive")
     page = email_page_for(ctx.step)
-    later = _send_later(ctx)
+    later, reason = _send_later(ctx)
     if later:
-        return Outcome("defer", outcome="deferred", until=later)
+        return Outcome("defer", outcome="deferred", until=later, detail=reason)
     message = Message.objects.create(
         contact=ctx.contact,
         enrollment=ctx.enrollment,
@@ -347,6 +348,7 @@ def run_send_email(ctx):
         subject=page.subject,
         subject_override=ctx.step.get("subject_override", ""),
         transactional=ctx.flow.kind == FlowKind.TRANSACTIONAL,
+        held_reason=ctx.enrollment.held_reason,
         created_at=ctx.now,
     )
     subject = _subject(ctx, page, message) if ctx.effects.simulated else message.subject
@@ -366,13 +368,24 @@ def is_sunset(flow, contact, now):
 
 
 def _send_later(ctx):
-    """When the send must wait: the flow's send window, then the frequency cap."""
+    """``(until, HoldReason)`` when the send must wait — the flow's send window, then for
+    marketing the site's quiet hours, the site's frequency cap and the flow's — else
+    ``(None, "")``. A held step runs again at ``until`` and checks them all afresh."""
     opens = timing.next_send_time(ctx.flow, ctx.contact, ctx.now)
     if opens > ctx.now:
-        return opens
+        return opens, HoldReason.SEND_WINDOW
     if ctx.flow.kind == FlowKind.TRANSACTIONAL:
-        return None
-    return timing.frequency_cap_until(ctx.contact, ctx.now)
+        return None, ""
+    checks = (
+        (HoldReason.QUIET_HOURS, lambda: timing.quiet_hours_end(ctx.contact, ctx.now)),
+        (HoldReason.FREQUENCY_CAP, lambda: timing.frequency_cap_until(ctx.contact, ctx.now)),
+        (HoldReason.FLOW_CAP, lambda: timing.flow_cap_until(ctx.flow, ctx.contact, ctx.now)),
+    )
+    for reason, until in checks:
+        later = until()
+        if later:
+            return later, reason
+    return None, ""
 
 
 def _subject(ctx, page, message):

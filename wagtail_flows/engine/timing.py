@@ -103,12 +103,59 @@ def next_send_time(flow, contact, now):
     return now
 
 
-def frequency_cap_until(contact, now):
-    """None when a marketing email may go to the contact now, else the first instant the
-    site-wide cap (MAX_EMAILS_PER_DAY / _WEEK) allows one again."""
+def quiet_hours_end(contact, now):
+    """None outside the site's quiet hours (QUIET_HOURS) in the contact's time zone, else
+    the instant they end there."""
+    hours = flows_settings.QUIET_HOURS
+    if not hours:
+        return None
+    start, end = (dt.time.fromisoformat(str(h)) for h in hours)
+    tz = contact_timezone(contact)
+    today = now.astimezone(tz).date()
+    for day in (today - dt.timedelta(days=1), today):
+        begins = local_instant(day, start, tz)
+        ends = local_instant(day + dt.timedelta(days=1) if end <= start else day, end, tz)
+        if begins <= now < ends:
+            return ends
+    return None
+
+
+def _sent_recently(contact, now, period, limit, flow=None):
+    """Creation times of the contact's latest marketing emails within ``period`` (newest
+    first, at most ``limit``), of one flow or of all."""
     from wagtail_flows.models import Message
     from wagtail_flows.models.messages import MessageStatus
 
+    messages = Message.objects.filter(
+        contact=contact, transactional=False, created_at__gt=now - period, created_at__lte=now
+    )
+    if flow is not None:
+        messages = messages.filter(flow=flow)
+    messages = messages.exclude(status__in=[MessageStatus.FAILED, MessageStatus.SUPPRESSED])
+    return list(messages.order_by("-created_at").values_list("created_at", flat=True)[:limit])
+
+
+def _free_at(recent, cap, period, now):
+    """When one more email fits under ``cap`` per ``period``, given ``recent`` (newest
+    first); None when it fits now."""
+    in_period = [at for at in recent if at > now - period]
+    # When the cap-th most recent email leaves the period, one more is allowed.
+    return in_period[cap - 1] + period if len(in_period) >= cap else None
+
+
+def flow_cap_until(flow, contact, now):
+    """None when the flow's own cap (``Flow.cap_emails`` per ``cap_days``) allows one more
+    email to the contact now, else when it will."""
+    if not flow.cap_emails:
+        return None
+    period = dt.timedelta(days=flow.cap_days or 7)
+    recent = _sent_recently(contact, now, period, flow.cap_emails, flow=flow)
+    return _free_at(recent, flow.cap_emails, period, now)
+
+
+def frequency_cap_until(contact, now):
+    """None when a marketing email may go to the contact now, else the first instant the
+    site-wide cap (MAX_EMAILS_PER_DAY / _WEEK) allows one again."""
     caps = [
         (cap, dt.timedelta(days=days))
         for cap, days in (
@@ -120,25 +167,9 @@ def frequency_cap_until(contact, now):
     if not caps:
         return None
     longest = max(period for _, period in caps)
-    recent = list(
-        Message.objects.filter(
-            contact=contact,
-            transactional=False,
-            created_at__gt=now - longest,
-            created_at__lte=now,
-        )
-        .exclude(status__in=[MessageStatus.FAILED, MessageStatus.SUPPRESSED])
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[: max(cap for cap, _ in caps)]
-    )
-    until = None
-    for cap, period in caps:
-        in_period = [at for at in recent if at > now - period]
-        if len(in_period) >= cap:
-            # When the cap-th most recent email leaves the period, one more is allowed.
-            free_at = in_period[cap - 1] + period
-            until = free_at if until is None else max(until, free_at)
-    return until
+    recent = _sent_recently(contact, now, longest, max(cap for cap, _ in caps))
+    frees = [_free_at(recent, cap, period, now) for cap, period in caps]
+    return max(filter(None, frees), default=None)
 
 
 def wait_until_time(step, contact, context, now):

@@ -79,6 +79,7 @@ def flow_changes(published, draft):
             _window,
             ("send_window_start", "send_window_end", "send_weekdays", "send_window_timezone"),
         ),
+        _section("Frequency cap", published, draft, _cap, ("cap_emails", "cap_days")),
         _section(
             "Overdue emails on resume",
             published,
@@ -91,6 +92,12 @@ def flow_changes(published, draft):
         ),
     ]
     return FlowChanges(sections=sections, steps=step_changes(published, draft))
+
+
+def _cap(flow):
+    if not flow.cap_emails:
+        return ["The site's cap only"]
+    return [f"At most {flow.cap_emails} of its emails per contact in {flow.cap_days} days"]
 
 
 def _sunset(flow):

@@ -39,6 +39,8 @@ class Enrollment(models.Model):
     wakes_on_event = models.BooleanField(default=False)
     # Set on resume when the flow skips overdue emails: sends are skipped until the next wait.
     skip_overdue_sends = models.BooleanField(default=False)
+    # Why its send step is holding an email now (vocabulary.HoldReason); "" when it is not.
+    held_reason = models.CharField(max_length=32, blank=True)
     context = models.JSONField(_("context"), default=dict, blank=True)
     trigger_event = models.ForeignKey(
         "wagtail_flows.Event",

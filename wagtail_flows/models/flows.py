@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -101,6 +102,19 @@ class Flow(FlowVersionsMixin):
             "Skip this flow's emails to contacts who have not opened or clicked any email for "
             "this many months, as mailbox providers advise. Empty: send to everyone."
         ),
+    )
+    cap_emails = models.PositiveSmallIntegerField(
+        _("at most this many emails from this flow"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Per contact within the days below, beside the site's own cap. Empty: only the "
+            "site's cap. Transactional flows have none."
+        ),
+    )
+    cap_days = models.PositiveSmallIntegerField(
+        _("within days"), default=7, validators=[MinValueValidator(1)]
     )
     sunset_flow = models.ForeignKey(
         "self",

@@ -74,6 +74,8 @@ class Message(models.Model):
     bounced_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
     paced_at = models.DateTimeField(null=True, blank=True)  # first held back by the pace
+    # What held the send step before this message was made (vocabulary.HoldReason), if any.
+    held_reason = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     send_after = models.DateTimeField(null=True, blank=True)
     # When a worker claimed it (queued → sending); a claim older than the sending lease

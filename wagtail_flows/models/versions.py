@@ -37,6 +37,8 @@ VERSIONED_FIELDS = (
     "send_window_end",
     "send_weekdays",
     "send_window_timezone",
+    "cap_emails",
+    "cap_days",
     "on_resume",
     "sunset_months",
     "sunset_flow",

@@ -35,6 +35,7 @@ from wagtail_flows.models import Enrollment, Event, Message, StepRun
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.messages import MessageStatus
+from wagtail_flows.vocabulary import HoldReason
 
 RANGES = {"7": 7, "30": 30, "90": 90}
 CONFIDENCE_LEVELS = (0.99, 0.95)
@@ -61,6 +62,10 @@ class StepFigures:
     converted_here: int = 0  # reached the goal while at this step
     sent: int = 0
     held: int = 0  # queued, held back by the pace (docs/deliverability.md)
+    # Held by the send step before the email was made: {HoldReason label: emails} sent after
+    # a hold, and the contacts it holds now (quiet hours, frequency caps, send window).
+    held_first: dict = field(default_factory=dict)
+    holding: int = 0
     opened: int = 0
     clicked: int = 0
     unsubscribed: int = 0
@@ -220,6 +225,27 @@ def _waiting(flow, since, until):
         .order_by()
     )
     return dict(rows)
+
+
+def _held_by_step(flow, since, until):
+    """Emails made after their send step held them, by step and reason; and the contacts a
+    send step holds now, by step."""
+    made = (
+        Message.objects.filter(_cohort(since, until, "enrollment__"), flow_id=flow.pk)
+        .exclude(held_reason="")
+        .values_list("step_id", "held_reason")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    holding = (
+        _enrollments(flow, since, until)
+        .filter(status=EnrollmentStatus.WAITING)
+        .exclude(held_reason="")
+        .values_list("current_step")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return made, dict(holding)
 
 
 def _left_at(flow, since, until):
@@ -413,6 +439,14 @@ def _fill_steps(report, flow, since, until):
         if row is not None:
             for name, value in figures.items():
                 setattr(row, name, value)
+    made, holding = _held_by_step(flow, since, until)
+    for step_id, reason, n in made:
+        if step_id in by_id:
+            label = str(HoldReason(reason).label) if reason in HoldReason.values else reason
+            by_id[step_id].held_first[label] = n
+    for step_id, n in holding.items():
+        if step_id in by_id:
+            by_id[step_id].holding = n
     for money in _email_revenue(flow, since, until):
         row = by_id.get(money["step_id"])
         if row is not None:
