@@ -21,9 +21,9 @@ from wagtail_flows.emails.rendering import merge_data
 from wagtail_flows.engine.dispatch import dispatch_event
 from wagtail_flows.engine.simulate import SimEvent, simulate
 from wagtail_flows.engine.sweeps import run_sweep
-from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import Contact, Enrollment, Event, Message
 from wagtail_flows.models.contacts import ListMembership, TaggedContact
+from wagtail_flows.models.email_pages import email_pages
 from wagtail_flows.models.enrollments import OPEN_STATUSES
 
 CONTACT_FIELDS = [f.attname for f in Contact._meta.concrete_fields if not f.primary_key]

@@ -22,6 +22,7 @@ HEADINGS = [
     "Consent Status",
     "Stage",
     "Score",
+    "Grade",
     "Lists",
     "Tags",
 ]

@@ -38,6 +38,8 @@ DECLARED = {
         "tag",
         "segment",
         "score",
+        "grade__exact",
+        "grade__isnull",
         "activity",
     },
     "lists": set(),

@@ -57,6 +57,7 @@ def sample_triggers(o):
         child("tag_added", {"tag": "vip"}),
         child("stage_changed", {"stage": "customer"}),
         child("score_reached", {"threshold": 50}),
+        child("grade_becomes", {"grade": "A"}),
         child("inactive", {"days": 30, "activity": "email"}),
         child(
             "engagement",
@@ -89,6 +90,7 @@ def sample_conditions(o):
         child("has_tag", {"tag": "vip"}),
         child("stage_is", {"stage": "lead"}),
         child("score_at_least", {"score": 20}),
+        child("grade_is", {"grades": ["A", "B"]}),
         child("property", {"name": "plan", "operator": "equals", "value": "pro"}),
         child("form_answer", {"field": "nps_score", "operator": "lte", "value": "6"}),
         child(

@@ -442,3 +442,43 @@ def test_form_answer_and_property_read_in_plain_words():
     assert "Form answer nps_score is at most “6”" in text
     assert "topic is “Gardening”" in text
     assert "Form answer topic is set" in text
+
+
+# --- grades (lead scoring) ----------------------------------------------------------------
+
+GRADES = st.lists(st.sampled_from(["A", "B", "C", "D"]), unique=True, max_size=3)
+
+
+def grade_is_strategy():
+    return st.builds(lambda grades: raw("grade_is", {"grades": grades}), GRADES)
+
+
+@settings(
+    max_examples=int(os.environ.get("FLOWS_HYPOTHESIS_EXAMPLES", 80)) // 2,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_grade_is_agrees_in_evaluate_and_to_q(pool, data):
+    specs = data.draw(st.lists(contact_strategy(pool), min_size=1, max_size=4), label="contacts")
+    grades = data.draw(st.lists(st.sampled_from("ABCD"), min_size=4, max_size=4), label="grades")
+    mixed = st.one_of(grade_is_strategy(), condition_strategy(pool))
+    raws = [data.draw(grade_is_strategy(), label="grade_is")]
+    raws += data.draw(st.lists(mixed, max_size=2), label="more")
+    match = data.draw(st.sampled_from(["all", "any"]), label="match")
+    with transaction.atomic():
+        for index, spec in enumerate(specs):
+            contact = make_contact(pool, index, spec)
+            Contact.objects.filter(pk=contact.pk).update(grade=grades[index])
+        assert_agree(ConditionsBlock().to_python(raws), match)
+        transaction.set_rollback(True)
+
+
+def test_grade_is_one_of_several_grades(contact):
+    Contact.objects.filter(pk=contact.pk).update(grade="B")
+    contact.refresh_from_db()
+    for grades, expected in ((["A", "B"], True), (["A"], False), ([], True)):
+        conds = stream(raw("grade_is", {"grades": grades}))
+        assert conditions.evaluate(conds, contact) is expected, grades
+        assert Contact.objects.filter(conditions.to_q(conds)).exists() is expected, grades

@@ -10,8 +10,8 @@ from django.utils import timezone
 from tests.factories import ContactFactory, make_document, make_form_page, make_standard_page
 from tests.flow_stories import Story, go_live, run_of, set_property
 from wagtail_flows import flow_templates
-from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage, Flow, StepRun
+from wagtail_flows.models.email_pages import email_pages
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
 from tests.factories import make_form_page
-from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import EmailPage, Flow
+from wagtail_flows.models.email_pages import email_pages
 
 pytestmark = pytest.mark.django_db
 

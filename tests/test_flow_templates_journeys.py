@@ -265,7 +265,7 @@ def test_lead_grading_sorts_the_nurture_list_into_grades_after_five_weeks():
     newsletter = ContactList.objects.get(name="Newsletter")
     story = Story()
     people = []
-    for index, score in enumerate((90, 60, 30, 0)):
+    for index, score in enumerate((120, 60, 30, 0)):
         contact = ContactFactory(email=f"lead{index}@example.com", score=score)
         contact.add_to_list(newsletter)
         story.latest(contact, "list_joined")

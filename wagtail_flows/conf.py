@@ -86,6 +86,11 @@ DEFAULTS = {
     "DATE_REACHED_LOOKBACK_DAYS": 7,
     # A manual enrollment whose batches made no progress for this long is resumed.
     "ENROLLMENT_JOB_STALLED_MINUTES": 10,
+    # --- contact imports (docs/admin.md, "Import contacts") --------------------------------
+    # The largest CSV or XLSX file the admin's import takes (bytes); 20 MB is ~200,000 rows.
+    "IMPORT_MAX_BYTES": 20_000_000,
+    # Rows an import checks and writes per transaction.
+    "IMPORT_BATCH_SIZE": 500,
     # --- email ---------------------------------------------------------------------------
     "FROM_EMAIL": None,  # None: settings.DEFAULT_FROM_EMAIL
     # The postal address marketing emails carry when the site's Settings › Email sender has

@@ -43,6 +43,7 @@ from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.queue import TASK_SUBJECTS
 from wagtail_flows.models import Enrollment, Event, Message, Suppression, Visitor
 from wagtail_flows.models.contacts import ListMembership
+from wagtail_flows.models.properties import column_of
 from wagtail_flows.vocabulary import EventKind
 
 CONTACT_FIELDS = (
@@ -456,6 +457,7 @@ def export_contact(contact):
     data = {
         "exported_at": timezone.now(),
         "contact": {name: getattr(contact, name) for name in CONTACT_FIELDS},
+        "properties": _typed_properties(contact),
         "user": contact.user.get_username() if contact.user_id else None,
         "tags": sorted(contact.tagged_items.values_list("tag__name", flat=True)),
         "lists": [
@@ -473,6 +475,22 @@ def export_contact(contact):
         "consents": [_row(r, exclude=("contact",)) for r in contact.consents.order_by("pk")],
     }
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _typed_properties(contact):
+    """The values of the properties defined in the admin, by their label and type (the
+    free-form ones are in ``contact.properties``, beside the JSON copy of these)."""
+    values = contact.property_values.select_related("property").order_by("property__label")
+    return [
+        {
+            "key": value.property.key,
+            "label": value.property.label,
+            "type": value.property.type,
+            "value": getattr(value, column_of(value.property)),
+            "updated_at": value.updated_at,
+        }
+        for value in values
+    ]
 
 
 def _row(obj, fields=None, exclude=None):

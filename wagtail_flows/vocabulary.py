@@ -23,6 +23,7 @@ class ConsentMethod(models.TextChoices):
 
     DOUBLE_OPT_IN = "double_opt_in", _("Confirmed by email (double opt-in)")
     SINGLE_OPT_IN = "single_opt_in", _("Ticked on a form (single opt-in)")
+    IMPORTED = "imported", _("Imported with a stated basis")
 
 
 class Stage(models.TextChoices):

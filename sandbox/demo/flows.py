@@ -17,8 +17,8 @@ from wagtail.documents import get_document_model
 from demo import content
 from demo.models import FormPage, LandingPage
 from wagtail_flows import flow_templates
-from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import EmailPage, Flow
+from wagtail_flows.models.email_pages import email_pages
 
 SALES_TEAM = "sales@greenspoon.example"
 

@@ -20,8 +20,8 @@ from demo.models import (
     ShopIndexPage,
 )
 from demo.pdf import build_pdf
-from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import ContactList, EmailLibraryPage, SenderSettings
+from wagtail_flows.models.email_pages import email_pages
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
@@ -64,6 +64,9 @@ class DemoLoader:
         self.form_page(home, FormPage, FormField, content.NEWSLETTER)
         self.form_page(home, LandingPage, LandingFormField, content.LANDING)
         self.contact_lists()
+        self.import_examples()
+        self.contact_properties()
+        self.scoring_rules(shop, ebook)
         urls = {
             "ebook_url": self.absolute(ebook.url),
             "home_url": self.absolute("/"),
@@ -193,6 +196,77 @@ class DemoLoader:
                     name=name, defaults={"description": description, "public": public}
                 )
             )
+
+    def import_examples(self):
+        """What sample_contacts.csv meets (Contacts › Import contacts): a company-size
+        property, a contact who unsubscribed and an address erased on request."""
+        from wagtail_flows.models import Contact, ContactProperty, Suppression
+
+        self.note(
+            *ContactProperty.objects.get_or_create(
+                key="company_size", defaults={"label": "Company size", "type": "number"}
+            )
+        )
+        self.note(
+            *Contact.objects.get_or_create(
+                email="sam.former@example.com",
+                defaults={"first_name": "Sam", "last_name": "Former", "status": "unsubscribed"},
+            )
+        )
+        Suppression.objects.get_or_create(
+            email_hash=Suppression.hash_email("erased.person@example.com"),
+            defaults={"reason": "erased"},
+        )
+
+    def contact_properties(self):
+        """Typed properties (Flows › Contact properties) on a few demo contacts: filter the
+        Contacts listing by them, branch on them, write {{ contact.properties.renewal_date }}."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from wagtail_flows.models import Contact, ContactProperty
+        from wagtail_flows.models.properties import set_values
+
+        topics = "Gardening\nCooking\nTravel"
+        for key, label, kind, choices in (
+            ("company_size", "Company size", "number", ""),
+            ("renewal_date", "Renewal date", "date", ""),
+            ("favourite_topic", "Favourite topic", "choice", topics),
+        ):
+            defaults = {"label": label, "type": kind, "choices": choices, "in_listing": True}
+            self.note(*ContactProperty.objects.get_or_create(key=key, defaults=defaults))
+        ContactProperty.objects.filter(key="company_size").update(in_listing=True)
+        today = timezone.localdate()
+        for email, first, size, days, topic in (
+            ("ann.demo@example.com", "Ann", 250, 20, "Gardening"),
+            ("ben.demo@example.com", "Ben", 12, 200, "Cooking"),
+            ("cleo.demo@example.com", "Cleo", 1800, -5, "Travel"),
+        ):
+            contact, created = Contact.objects.get_or_create(
+                email=email, defaults={"first_name": first, "source": "demo"}
+            )
+            self.note(contact, created)
+            renewal = (today + timedelta(days=days)).isoformat()
+            values = {"company_size": size, "renewal_date": renewal, "favourite_topic": topic}
+            set_values(contact, values, source="demo")
+
+    def scoring_rules(self, shop, ebook):
+        """Lead scoring demo rules (Flows › Scoring rules): the shop and its products are the
+        pricing pages, the handbook is the whitepaper, demo_requested is tracked by code."""
+        from wagtail_flows.models import ScoringRule
+
+        demo = {"custom_name": "demo_requested", "cap_points": 30}  # once a month at most
+        rules = [
+            ("Pricing pages viewed", {"event": "page_viewed", "page": shop, "points": 10}),
+            (
+                "Handbook downloaded",
+                {"event": "document_downloaded", "document": ebook, "points": 20},
+            ),
+            ("Demo requested", {"event": "custom", "points": 30, **demo}),
+        ]
+        for name, fields in rules:
+            self.note(*ScoringRule.objects.get_or_create(name=name, defaults=fields))
 
     def email_library(self, root):
         """Where the flows' starter emails go (the templates would make one otherwise)."""

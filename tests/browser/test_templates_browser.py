@@ -12,8 +12,8 @@ from tests.browser.conftest import log_in
 from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
 from tests.factories import make_document, make_form_page, make_standard_page, site_root
 from wagtail_flows.flow_templates import TEMPLATES
-from wagtail_flows.flows.tree import email_pages
 from wagtail_flows.models import Flow
+from wagtail_flows.models.email_pages import email_pages
 
 pytestmark = [
     pytest.mark.browser,

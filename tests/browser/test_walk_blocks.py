@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission
 
-from tests.browser.conftest import log_in
 from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
 from tests.factories import (
     ContactListFactory,
@@ -28,10 +28,9 @@ from wagtail_flows.emails.blocks import EmailBodyBlock
 from wagtail_flows.flows.blocks import CONDITION_TYPES, STEP_TYPES, TRIGGER_TYPES
 from wagtail_flows.models import EmailPage, Flow
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# One data set, one live server and one login per role for the whole module
+# (tests/browser/conftest.py ``shared_db``): each test saves a flow or page of its own name.
+pytestmark = pytest.mark.browser
 
 # The flow editor's tab of each stream field.
 TABS = {
@@ -123,6 +122,13 @@ TRIGGERS = [
     ),
     case(
         "triggers",
+        "grade_becomes",
+        "Grade becomes",
+        [("grade", "select", "B")],
+        {"grade": "B"},
+    ),
+    case(
+        "triggers",
         "inactive",
         "Inactive",
         [("days", "fill", "60"), ("activity", "select", "email")],
@@ -197,6 +203,13 @@ CONDITIONS = [
         "Score at least",
         [("score", "fill", "30")],
         {"score": 30},
+    ),
+    case(
+        "entry_conditions",
+        "grade_is",
+        "Grade is",
+        [("grades", "checkboxes", ["A", "C"])],
+        {"grades": ["A", "C"]},
     ),
     case(
         "entry_conditions",
@@ -520,9 +533,11 @@ def test_every_block_type_has_a_case_here():
 # --- the site, the roles -------------------------------------------------------------------
 
 
-@pytest.fixture
-def content(transactional_db):
-    """What the choosers offer, by title; returns {title: id}."""
+@pytest.fixture(scope="module")
+def content(shared_db):
+    """What the choosers offer, by title, and the two roles; returns {title: id}."""
+    flow_editor()
+    email_editor()
     root = Collection.get_first_root_node()
     ebooks = root.add_child(name=COLLECTION)
     ids = {
@@ -641,9 +656,21 @@ def choose(page, name, title, search=False):
     modal = page.locator(".modal-dialog")
     if search:
         modal.locator("input[name=q]").fill(title)
-    modal.get_by_role("link", name=title).first.click()
+    click_result(modal, modal.get_by_role("link", name=title).first)
     expect(page.locator(f'[id="{name}-chooser"]')).not_to_have_class(re.compile(r"\bblank\b"))
     expect(modal).to_have_count(0, timeout=20_000)
+
+
+def click_result(modal, link):
+    """Pick a result in a chooser modal. On a loaded machine the search may re-render the
+    results while the click lands: the modal closes, yet Playwright, finding the link gone,
+    reports a timeout. The click is done when the modal is gone (the callers then check the
+    chooser, and the test what was saved)."""
+    try:
+        link.click(timeout=15_000)
+    except PlaywrightTimeout:
+        if modal.count():
+            raise
 
 
 def nested_block(page, name, spec):
@@ -721,11 +748,10 @@ def saved_block(stream_value):
     ("stream", "block_type", "label", "fields", "expected"), TRIGGERS + CONDITIONS + STEPS
 )
 def test_a_flow_editor_adds_fills_and_saves_each_flow_block(
-    live_server, page, content, stream, block_type, label, fields, expected
+    shared_server, user_page, content, stream, block_type, label, fields, expected
 ):
-    flow_editor()
-    log_in(page, live_server, "flow-editor", "password")
-    page.goto(f"{live_server.url}/admin/flows/create/")
+    page = user_page("flow-editor")
+    page.goto(f"{shared_server.url}/admin/flows/create/")
     page.fill("#id_name", f"Walk {stream} {block_type}")
     page.get_by_role("tab", name=TABS[stream]).click()
     fill_block(page, add_block(page, stream, label), fields)
@@ -740,15 +766,14 @@ def test_a_flow_editor_adds_fills_and_saves_each_flow_block(
 
 @pytest.mark.parametrize(("stream", "block_type", "label", "fields", "expected"), EMAIL_BLOCKS)
 def test_an_email_editor_adds_fills_and_saves_each_email_block(
-    live_server, page, content, settings, stream, block_type, label, fields, expected
+    shared_server, user_page, content, settings, stream, block_type, label, fields, expected
 ):
     # Wagtail's autosave of a new page races the "Save draft" press (a second create, a 500
     # on the slug): test_walk_users waits for it; here one explicit save per block.
     settings.WAGTAIL_AUTOSAVE_INTERVAL = 0
-    email_editor()
     library = make_email_library()
-    log_in(page, live_server, "email-editor", "password")
-    page.goto(f"{live_server.url}/admin/pages/add/wagtail_flows/emailpage/{library.pk}/")
+    page = user_page("email-editor")
+    page.goto(f"{shared_server.url}/admin/pages/add/wagtail_flows/emailpage/{library.pk}/")
     page.fill("#id_title", f"Walk {block_type}")
     page.fill("#id_subject", f"About {block_type}")
     fill_block(page, add_block(page, "body", label), fields)

@@ -2,9 +2,10 @@
 a console error or an error in the server log — for a superuser, and for a marketer who has
 only the marketer's permissions and meets a clean 403 (or a redirect) where they may not go.
 
-One test per role builds the data once and walks every screen; each screen is a sub-test
-named after it, so a failure reads "[marketer] contact erase: ...". The listings come from
-the "Flows" admin menu, and their filters from each listing's own filter links."""
+The module builds the data once (tests/browser/conftest.py ``shared_db``); one test per role
+walks every screen, logged in once; each screen is a sub-test named after it, so a failure
+reads "[marketer] contact erase: ...". The listings come from the "Flows" admin menu, and
+their filters from each listing's own filter links."""
 
 import contextlib
 import dataclasses
@@ -16,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Site
 
-from tests.browser.conftest import log_in
 from tests.browser.screens import doc_screenshot
 from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
 from tests.factories import ContactListFactory, make_document, make_form_page
@@ -190,6 +190,20 @@ def admin_screens(d):
             "/admin/settings/wagtail_flows/consentsettings/",
             marketer=FORBIDDEN,
         ),
+        # Contact properties, scoring rules, imports and Settings › Lead scoring: the
+        # marketer holds none of their permissions (importing needs add_contact); the
+        # superuser also meets the listings in the menu.
+        Screen("imports", "/admin/flows/imports/", marketer=FORBIDDEN),
+        Screen("import upload", "/admin/flows/imports/upload/", marketer=FORBIDDEN),
+        Screen("contact properties", "/admin/flows/properties/", marketer=FORBIDDEN),
+        Screen("property create", "/admin/flows/properties/create/", marketer=FORBIDDEN),
+        Screen("scoring rules", "/admin/flows/scoring/", marketer=FORBIDDEN),
+        Screen("scoring rule create", "/admin/flows/scoring/create/", marketer=FORBIDDEN),
+        Screen(
+            "lead scoring settings",
+            "/admin/settings/wagtail_flows/scoringsettings/",
+            marketer=FORBIDDEN,
+        ),
     ]
 
 
@@ -286,9 +300,12 @@ def document(page, name, height, tab):
     doc_screenshot(page, name, height=height)
 
 
-def walk(page, live_server, role, subtests, guard):
-    data = build_walk_data(live_server)
-    log_in(page, live_server, "owner" if role == "superuser" else "marketer", "password")
+@pytest.fixture(scope="module")
+def walk_data(shared_db, shared_server):
+    return build_walk_data(shared_server)
+
+
+def walk(page, live_server, role, subtests, guard, data):
     links = menu_links(page, live_server)
     labels = [label for label, _ in links]
     assert {"Flows", "Contacts", "Lists", "Segments", "Messages"} <= set(labels), labels
@@ -306,7 +323,6 @@ def walk(page, live_server, role, subtests, guard):
             finally:
                 problems, guard.problems = guard.problems, []
             assert not problems, "The page guard saw problems:\n  " + "\n  ".join(problems)
-    return data
 
 
 def open_the_email_preview(page, guard):
@@ -320,17 +336,19 @@ def open_the_email_preview(page, guard):
 
 
 @pytest.mark.parametrize("role", ["superuser", "marketer"])
-def test_every_admin_screen_opens_cleanly(live_server, page, page_guard, subtests, role):
-    walk(page, live_server, role, subtests, page_guard)
+def test_every_admin_screen_opens_cleanly(
+    shared_server, user_page, page_guard, subtests, walk_data, role
+):
+    page = user_page("owner" if role == "superuser" else "marketer")
+    walk(page, shared_server, role, subtests, page_guard, walk_data)
 
 
 def test_the_email_page_editor_previews_each_mode_and_offers_a_test_send(
-    live_server, page, page_guard
+    shared_server, user_page, walk_data
 ):
-    data = build_walk_data(live_server)
-    log_in(page, live_server, "owner", "password")
-    email_page = data["email_page"]
-    page.goto(f"{live_server.url}/admin/pages/{email_page.pk}/edit/")
+    page = user_page("owner")
+    email_page = walk_data["email_page"]
+    page.goto(f"{shared_server.url}/admin/pages/{email_page.pk}/edit/")
     page.get_by_role("button", name="Toggle preview").click()
     frame = page.frame_locator("iframe[data-w-preview-target=iframe]").first
     for mode in ("email", "text"):
@@ -343,12 +361,14 @@ def test_the_email_page_editor_previews_each_mode_and_offers_a_test_send(
     assert page.get_by_role("button").filter(has_text="Send").first.is_visible()
 
 
-def test_the_public_email_pages_open_cleanly(live_server, page, page_guard, subtests):
-    data = build_walk_data(live_server)
-    for screen in public_screens(data):
+def test_the_public_email_pages_open_cleanly(
+    shared_server, user_page, page_guard, subtests, walk_data
+):
+    page = user_page(None)
+    for screen in public_screens(walk_data):
         with subtests.test(msg=f"[public] {screen.name}"):
             try:
-                response = page.goto(live_server.url + screen.url)
+                response = page.goto(shared_server.url + screen.url)
                 assert response.status == 200, f"{screen.url} answered {response.status}"
                 assert page.locator("body").inner_text().strip()
             finally:

@@ -6,6 +6,8 @@ listings (filters, search, annotated querysets), create/edit views with a Tabbed
 inspect and history views all work unchanged; no work-around is needed.
 """
 
+import functools
+
 from django.contrib import admin as django_admin
 from django.contrib.admin.utils import lookup_field
 from django.db.models import Count, Q
@@ -45,6 +47,7 @@ from wagtail_flows.admin.filters import (
     SegmentFilter,
     TagFilter,
     WithoutDjangoAdmin,
+    property_filters,
 )
 from wagtail_flows.admin.forms import (
     CONTACT_CREATE_HANDLER,
@@ -52,6 +55,12 @@ from wagtail_flows.admin.forms import (
     FLOW_EDIT_HANDLER,
 )
 from wagtail_flows.admin.listings import DeclaredLookupsOnly
+from wagtail_flows.admin.property_columns import (
+    ExportColumns,
+    export_fields,
+    is_property_field,
+    saved_message,
+)
 from wagtail_flows.admin.versions import changes_url
 from wagtail_flows.models import (
     Contact,
@@ -276,9 +285,21 @@ class ContactIndexView(GuardedIndexView):
         """modeladmin writes "-" for any falsy value; a score of 0 stays 0, blanks stay blank."""
         row = {}
         for field in self.list_export:
+            if is_property_field(field):  # a defined contact property (property_columns.py)
+                row[field] = self.property_columns.value(field, item)
+                continue
             _field, _attr, value = lookup_field(field, item, self.model_admin)
             row[field] = "" if value is None else value
         return row
+
+    def get_heading(self, queryset, field):
+        if is_property_field(field):
+            return self.property_columns.heading(field)
+        return super().get_heading(queryset, field)
+
+    @functools.cached_property
+    def property_columns(self):
+        return ExportColumns()
 
 
 class ContactAdmin(FlowsModelAdmin):
@@ -303,6 +324,7 @@ class ContactAdmin(FlowsModelAdmin):
         TagFilter,
         SegmentFilter,
         ScoreFilter,
+        "grade",
         LastActivityFilter,
     )
     search_fields = ("email", "first_name", "last_name")
@@ -335,6 +357,12 @@ class ContactAdmin(FlowsModelAdmin):
         if request.GET.get(IndexView.EXPORT_VAR):
             queryset = queryset.prefetch_related("lists")
         return queryset
+
+    def get_list_filter(self, request):
+        return (*self.list_filter, *property_filters())  # properties marked for the listing
+
+    def get_list_export(self, request):
+        return (*self.list_export, *export_fields())  # a column per defined property
 
     def get_list_display(self, request):
         """Users who may enroll contacts tick rows for "Enroll selected in a flow"."""
@@ -411,8 +439,20 @@ class SegmentAdmin(FlowsModelAdmin):
 # --- contact properties (models/properties.py) and lead scoring (models/scoring.py) -------
 
 
+class ContactPropertyCreateView(CreateView):
+    def get_success_message(self, instance):  # and the values it took from contacts' JSON
+        return saved_message(super().get_success_message(instance), instance)
+
+
+class ContactPropertyEditView(EditView):
+    def get_success_message(self, instance):
+        return saved_message(super().get_success_message(instance), instance)
+
+
 class ContactPropertyAdmin(FlowsModelAdmin):
     model = ContactProperty
+    create_view_class = ContactPropertyCreateView
+    edit_view_class = ContactPropertyEditView
     base_url_path = PROPERTIES_BASE_URL
     menu_label = _("Contact properties")
     menu_icon = "form"

@@ -29,6 +29,7 @@ from wagtail_flows.models.form_mapping import (
     PROPERTY_KEY_RE,
     targets_for,
 )
+from wagtail_flows.models.properties import check_values, definitions, set_values
 
 logger = logging.getLogger("wagtail_flows.capture")
 
@@ -61,7 +62,7 @@ def capture_form_submission(submission):
     # One transaction: the consent request names the submission before dispatch (after
     # commit) decides whether marketing flows may take it yet.
     with transaction.atomic():
-        contact = _form_contact(email, data, page, fields, targets)
+        contact, not_saved = _form_contact(email, data, page, fields, targets)
         visitor = _form_visitor(request, contact)
         event = record_event(
             EventKind.FORM_SUBMITTED,
@@ -70,7 +71,7 @@ def capture_form_submission(submission):
             page=page,
             name=page.title,
             object_id=submission.pk,
-            data=_form_data(data),
+            data=_form_data({**data, NOT_SAVED: not_saved} if not_saved else data),
         )
         consent_field = _consent_field(fields, data, targets)
         if contact is not None and consent_field is not None:
@@ -98,16 +99,22 @@ def _email_field(fields, data, targets):
     return next((n for n in flows_settings.EMAIL_FIELD_NAMES if n in data), None)
 
 
+# In the submission's event: answers a defined property could not take ({key: reason}).
+NOT_SAVED = "_not_saved_as_property"
+
+
 def _form_contact(email, data, page, fields, targets):
+    """The contact the form names, filled from its answers; and the answers that did not
+    read as their property's type ({key: reason}: kept in the submission, noted)."""
     if not email:
-        return None
+        return None, {}
+    source = f"form: {page.title}"[:255]
     try:
-        contact, created = get_or_create_contact(email, source=f"form: {page.title}"[:255])
+        contact, created = get_or_create_contact(email, source=source)
     except ValidationError:
         logger.warning("Form %s submitted without a valid email; no contact.", page.pk)
-        return None
-    _fill_contact(contact, answers_by_target(data, fields, targets))
-    return contact
+        return None, {}
+    return contact, _fill_contact(contact, answers_by_target(data, fields, targets), source)
 
 
 def answers_by_target(data, fields, targets):
@@ -154,26 +161,34 @@ def _property_value(value, field_type):
     return _text(value, 500)
 
 
-def _fill_contact(contact, found):
+def _fill_contact(contact, found, source=""):
     """Names, phone and company fill what the contact lacks (typing someone's address does
-    not rename them); other properties take the latest answer."""
+    not rename them); other properties take the latest answer, through ``set_values`` (a
+    defined property as its type). Returns the answers that did not read as their type."""
     changed = []
     for name in ("first_name", "last_name"):
         value = found.get(name, "")
         if value and not getattr(contact, name):
             setattr(contact, name, value)
             changed.append(name)
-    properties = dict(contact.properties) if isinstance(contact.properties, dict) else {}
-    before = dict(properties)
-    for target, key in CONTACT_PROPERTY_TARGETS.items():
-        if found.get(target) and not properties.get(key):
-            properties[key] = found[target]
-    properties.update(found["properties"])
-    if properties != before:
-        contact.properties = properties
-        changed.append("properties")
     if changed:
         contact.save(update_fields=changed)
+    properties = contact.properties if isinstance(contact.properties, dict) else {}
+    values = {}
+    for target, key in CONTACT_PROPERTY_TARGETS.items():
+        if found.get(target) and not properties.get(key):
+            values[key] = found[target]
+    values.update(found["properties"])
+    values = {key: value for key, value in values.items() if properties.get(key) != value}
+    if not values:
+        return {}
+    _parsed, problems = check_values(values, definitions(values))
+    for key in problems:
+        logger.info("Form answer for %s not saved as a property: %s", key, problems[key])
+        values.pop(key)
+    if values:
+        set_values(contact, values, source=source)
+    return problems
 
 
 def consent_fields(page):

@@ -6,6 +6,7 @@ holds plain read-only data (no model instances, so no methods to call), and cont
 escaped in HTML. ``check()`` names unknown variables so the preview can report a typo.
 """
 
+import datetime
 import functools
 import html
 import re
@@ -133,20 +134,51 @@ class Record:
         return ""
 
 
+class PropertyDate(datetime.date):
+    """A date property's value: shown as a date in the site's format ("March 1, 2027") and
+    usable with ``|date:"j M"``; its methods are never called from a template."""
+
+    do_not_call_in_templates = True
+
+
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def property_value(value):
+    """A contact property from its JSON copy: a date property's "YYYY-MM-DD" as a date;
+    numbers, yes/no (true/false) and text as they are."""
+    if isinstance(value, str) and ISO_DATE_RE.fullmatch(value):
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
+        return PropertyDate(day.year, day.month, day.day)
+    return value
+
+
 def freeze(value):
     if isinstance(value, dict):
         return Record(value)
     if isinstance(value, list | tuple):
         return tuple(freeze(item) for item in value)
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, str | int | float | bool | PropertyDate):
         return value
     return str(value)
+
+
+def _typed_contact(data):
+    contact = data.get("contact")
+    props = contact.get("properties") if isinstance(contact, dict) else None
+    if not isinstance(props, dict):
+        return data
+    typed = {key: property_value(value) for key, value in props.items()}
+    return {**data, "contact": {**contact, "properties": typed}}
 
 
 def render(source, data, *, autoescape=True):
     """Render ``source`` with ``data`` (plain dicts/lists/strings)."""
     template = compile_template(source, autoescape)
-    context = {key: freeze(value) for key, value in data.items()}
+    context = {key: freeze(value) for key, value in _typed_contact(data).items()}
     return template.render(Context(context, autoescape=autoescape))
 
 

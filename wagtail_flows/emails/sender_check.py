@@ -16,7 +16,7 @@ from wagtail_flows.emails.rendering import (
     site_base_url,
     site_of,
 )
-from wagtail_flows.flows.tree import email_pages
+from wagtail_flows.models.email_pages import email_pages
 from wagtail_flows.models.flows import FlowKind
 
 UNSUBSCRIBE_TAG = "{{ unsubscribe_url }}"

@@ -25,12 +25,15 @@ from wagtail_flows.models.flows import Reentry
 
 def eligible(flow, contacts, now):
     """``contacts`` (a Contact queryset) narrowed to those who may start a run in ``flow``
-    now: the flow is live and within its dates, the entry conditions hold, re-entry allows."""
+    now: the flow is live and within its dates, the entry conditions hold, no exit condition
+    does already (suppression at entry), re-entry allows."""
     if not flow.open_for_entry(now):
         return contacts.none()
     contacts = contacts.filter(
         conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)
     )
+    if list(flow.exit_conditions):
+        contacts = contacts.exclude(conditions.to_q(flow.exit_conditions, match="any", now=now))
     kept_out = flow.kept_out_by_reentry(now)
     return contacts if kept_out is None else contacts.exclude(kept_out)
 

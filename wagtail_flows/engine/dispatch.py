@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from wagtail_flows import signals
+from wagtail_flows.engine import scoring
 from wagtail_flows.engine.bulk import new_run
 from wagtail_flows.engine.steps import Effects
 from wagtail_flows.flows import conditions
@@ -72,14 +73,22 @@ def dispatch_event(event_id, *, now=None, flows=None, effects=None):
     and the second finds the run the first started (``reentry_allows``).
 
     ``flows`` limits dispatch to these flows (the simulator passes its one flow).
+
+    Scoring rules score the event first (``engine.scoring``), so the flows see the new
+    score and grade; only the dispatch that clears the mark scores, so a repeated one does
+    not score twice. The simulator (``flows`` given) scores nothing.
     """
     now = now or timezone.now()
     effects = effects or Effects()
     with transaction.atomic():
-        Event.objects.filter(pk=event_id, pending_dispatch=True).update(pending_dispatch=False)
+        claimed = Event.objects.filter(pk=event_id, pending_dispatch=True).update(
+            pending_dispatch=False
+        )
         event = Event.objects.select_related("contact", "page").filter(pk=event_id).first()
         if event is None or event.contact is None:
             return []
+        if claimed and flows is None:
+            scoring.score_event(event)
         _end_open_enrollments(event, now, flows, effects)
         started = []
         candidates = flows if flows is not None else Flow.objects.filter(status=FlowStatus.LIVE)
@@ -240,6 +249,8 @@ def enroll(
             flow.entry_conditions, contact, match=flow.entry_match, now=now, context=run_context
         ):
             return None
+        if exits_at_entry(flow, contact, now, run_context):
+            return None
     try:
         with transaction.atomic():
             if flow.reentry == Reentry.ALWAYS:
@@ -252,6 +263,14 @@ def enroll(
         effects.enqueue_advance(enrollment.pk)
     effects.signal(signals.contact_enrolled, enrollment=enrollment)
     return enrollment
+
+
+def exits_at_entry(flow, contact, now, context):
+    """Suppression at entry: a contact who already meets an exit condition never enters (an
+    exit condition would end their run at its first step anyway, after the first email)."""
+    return bool(list(flow.exit_conditions)) and conditions.evaluate(
+        flow.exit_conditions, contact, match="any", now=now, context=context
+    )
 
 
 def _restart_open_run(flow, contact, now, effects):

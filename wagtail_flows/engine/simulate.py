@@ -266,7 +266,7 @@ def _path_step(at, step, outcome):
 
 
 def _held(reason):
-    """"held by quiet hours" (the tester shows it beside the step)."""
+    """ "held by quiet hours" (the tester shows it beside the step)."""
     if reason in HoldReason.values:
         return _("held by %(reason)s") % {"reason": HoldReason(reason).label}
     return "deferred"

@@ -420,7 +420,7 @@ def notification_body(ctx):
     lines += [
         f"Contact: {contact.full_name or '-'} <{contact.email}>",
         f"Lifecycle stage: {contact.get_stage_display()}",
-        f"Score: {contact.score}",
+        f"Score: {contact.score} (grade {contact.grade})",
         f"Flow: {ctx.flow.name}",
         "",
         "Recent activity:",

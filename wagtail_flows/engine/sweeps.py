@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.emails.delivery import mark_stale_sending
-from wagtail_flows.engine import sweep_triggers
+from wagtail_flows.engine import scoring, sweep_triggers
+from wagtail_flows.engine.imports import resume_stalled_imports
 from wagtail_flows.engine.queue import (
     ADVANCE_BATCH_FUNC,
     DELIVER_DUE_FUNC,
@@ -59,6 +60,8 @@ def run_sweep(now=None):
     report["ended_flows_exited"] = finish_ended_flows(clock)
     report["jobs_started"] = start_scheduled_jobs(clock)
     report["jobs_resumed"] = resume_stalled_jobs(clock)
+    report["scores_decayed"] = scoring.decay(clock)  # engine/scoring.py
+    report["imports_resumed"] = resume_stalled_imports(clock)
     report.update(email_housekeeping(clock))
     return report
 

@@ -148,3 +148,17 @@ def run_enrollment_job_task(job_id, cursor=0):
             enqueue(ENROLLMENT_JOB_FUNC, job_id, cursor)
             return cursor
     return None
+
+
+def run_import_task(import_id, cursor=None):
+    """A contact import (check, then import) for about half the task timeout, then a fresh
+    task goes on from the cursor, so a large file never outlives django-q2's ``timeout``."""
+    from django_q.conf import Conf
+
+    from wagtail_flows.engine.imports import IMPORT_JOB_FUNC, run_import
+
+    budget = None if Conf.SYNC else timedelta(seconds=(Conf.TIMEOUT or 60) / 2)
+    cursor = run_import(import_id, cursor, budget=budget)
+    if cursor is not None:
+        enqueue(IMPORT_JOB_FUNC, import_id, cursor)
+    return cursor

@@ -379,8 +379,10 @@ EVANGELIST = FlowTemplate(
 )
 
 
-def grade(score, name, lower=()):
-    return [branch([score_at_least(score)], yes=[add_to_list(f"Grade {name}")], no=list(lower))]
+def grade(name, lower=()):
+    """Into the “Grade X” list if the contact's grade (Settings › Lead scoring) is X."""
+    is_grade = block("grade_is", grades=[name])
+    return [branch([is_grade], yes=[add_to_list(f"Grade {name}")], no=list(lower))]
 
 
 LEAD_GRADING = FlowTemplate(
@@ -388,8 +390,8 @@ LEAD_GRADING = FlowTemplate(
     title="Lead grading",
     group="engagement",
     description=(
-        "Five weeks after a contact joins your nurture list they are graded A, B, C or D by "
-        "their engagement score and added to the matching “Grade” list."
+        "Five weeks after a contact joins your nurture list they are added to the “Grade” "
+        "list of their lead grade, A, B, C or D (graded by score: Settings › Lead scoring)."
     ),
     params=(
         Param("nurture_list", "Nurture list", "text", default="Newsletter", required=True),
@@ -398,7 +400,7 @@ LEAD_GRADING = FlowTemplate(
     triggers=(block("list_joined", list=L(P("nurture_list"))),),
     steps=(
         wait(P("after_weeks"), "weeks"),
-        *grade(80, "A", grade(50, "B", grade(20, "C", [add_to_list("Grade D")]))),
+        *grade("A", grade("B", grade("C", [add_to_list("Grade D")]))),
     ),
 )
 

@@ -16,7 +16,7 @@ from wagtail.documents.blocks import DocumentChooserBlock
 
 from wagtail_flows.flows.choosers import collection_chooser, contact_list_chooser  # noqa: F401
 from wagtail_flows.flows.kinds import SWEEP_TRIGGERS, trigger_event_kinds  # noqa: F401
-from wagtail_flows.vocabulary import EventKind, Stage
+from wagtail_flows.vocabulary import EventKind, Grade, Stage
 
 MAX_NESTING = 3
 
@@ -151,6 +151,18 @@ class ScoreReachedTrigger(blocks.StructBlock):
         icon = "pick"
 
 
+class GradeBecomesTrigger(blocks.StructBlock):
+    grade = blocks.ChoiceBlock(
+        choices=Grade.choices,
+        default=Grade.A,
+        help_text="When a contact's score lifts them to this grade (Settings › Lead scoring).",
+    )
+
+    class Meta:
+        label = "Grade becomes"
+        icon = "pick"
+
+
 class InactiveTrigger(blocks.StructBlock):
     days = blocks.IntegerBlock(default=30, min_value=1)
     activity = blocks.ChoiceBlock(
@@ -242,6 +254,7 @@ class TriggersBlock(blocks.StreamBlock):
     tag_added = TagAddedTrigger()
     stage_changed = StageChangedTrigger()
     score_reached = ScoreReachedTrigger()
+    grade_becomes = GradeBecomesTrigger()
     inactive = InactiveTrigger()
     engagement = EngagementTrigger()
     date_reached = DateReachedTrigger()
@@ -262,6 +275,13 @@ PROPERTY_OPERATORS = [
     ("lte", "is at most"),
     ("is_set", "is set"),
     ("is_not_set", "is not set"),
+]
+# For dates (a date property, Contact properties): "before"/"after" read as less/greater than.
+DATE_OPERATORS = [
+    ("before", "is before (date)"),
+    ("after", "is after (date)"),
+    ("in_last_days", "is in the last N days (date)"),
+    ("in_next_days", "is in the next N days (date)"),
 ]
 
 
@@ -297,6 +317,19 @@ class ScoreAtLeastCondition(blocks.StructBlock):
         icon = "pick"
 
 
+class GradeIsCondition(blocks.StructBlock):
+    grades = blocks.MultipleChoiceBlock(
+        choices=Grade.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="One or several; none ticked: any grade.",
+    )
+
+    class Meta:
+        label = "Grade is"
+        icon = "pick"
+
+
 class PropertyCondition(blocks.StructBlock):
     name = blocks.CharBlock(
         max_length=100,
@@ -304,8 +337,11 @@ class PropertyCondition(blocks.StructBlock):
         help_text="A contact property, or one of: email, first_name, last_name, source, "
         "timezone, score, orders_count.",
     )
-    operator = blocks.ChoiceBlock(choices=PROPERTY_OPERATORS, default="equals")
-    value = blocks.CharBlock(required=False)
+    operator = blocks.ChoiceBlock(choices=[*PROPERTY_OPERATORS, *DATE_OPERATORS], default="equals")
+    value = blocks.CharBlock(
+        required=False,
+        help_text="Dates as YYYY-MM-DD; for “in the last/next N days”, the number of days.",
+    )
 
     class Meta:
         label = "Property"
@@ -383,6 +419,7 @@ class ConditionsBlock(blocks.StreamBlock):
     has_tag = HasTagCondition()
     stage_is = StageIsCondition()
     score_at_least = ScoreAtLeastCondition()
+    grade_is = GradeIsCondition()
     property = PropertyCondition()
     form_answer = FormAnswerCondition()
     did_event = DidEventCondition()

@@ -156,14 +156,26 @@ def _c_in_list(v):
     return f"In list {quoted(v['list'])}" if v.get("list") is not None else "In any list"
 
 
+PROPERTY_WORDS = {
+    "before": "is before",
+    "after": "is after",
+    "in_last_days": "is in the last",
+    "in_next_days": "is in the next",
+}
+
+
 def _c_property(v):
     from wagtail_flows.flows.blocks import PROPERTY_OPERATORS
 
     op = v.get("operator") or "equals"
-    words = dict(PROPERTY_OPERATORS).get(op, op)
+    words = PROPERTY_WORDS.get(op) or dict(PROPERTY_OPERATORS).get(op, op)
+    name = v.get("name") or "(property)"
     if op in ("is_set", "is_not_set"):
-        return f"{v.get('name') or '(property)'} {words}"
-    return f"{v.get('name') or '(property)'} {words} “{v.get('value') or ''}”"
+        return f"{name} {words}"
+    if op in ("in_last_days", "in_next_days"):
+        days = str(v.get("value") or "").strip()
+        return f"{name} {words} {amount(int(days), 'days') if days.isdigit() else '? days'}"
+    return f"{name} {words} “{v.get('value') or ''}”"
 
 
 def _c_form_answer(v):
@@ -278,6 +290,7 @@ DESCRIBERS = {
     "tag_added": _t_tag,
     "stage_changed": _t_stage,
     "score_reached": lambda v: f"Score reaches {v.get('threshold') or 0}",
+    "grade_becomes": lambda v: f"Grade becomes {v.get('grade') or 'A'}",
     "inactive": _t_inactive,
     "engagement": _t_engagement,
     "date_reached": _t_date,
@@ -288,6 +301,7 @@ DESCRIBERS = {
     "has_tag": lambda v: f"Has tag “{v['tag']}”" if v.get("tag") else "Has any tag",
     "stage_is": lambda v: f"Stage is {_stage(v.get('stage'))}",
     "score_at_least": lambda v: f"Score at least {v.get('score') or 0}",
+    "grade_is": lambda v: "Grade is " + (" or ".join(v.get("grades") or []) or "any"),
     "property": _c_property,
     "form_answer": _c_form_answer,
     "did_event": _c_did_event,

@@ -21,6 +21,7 @@ EVENT_KINDS = {
     "score_reached": {EventKind.SCORE_CHANGED.value},
     "email_engaged": {EventKind.EMAIL_OPENED.value, EventKind.LINK_CLICKED.value},
     "custom_event": {EventKind.CUSTOM.value},
+    "grade_becomes": {EventKind.GRADE_CHANGED.value},
 }
 
 CHANGED_BY = {
@@ -28,6 +29,7 @@ CHANGED_BY = {
     "has_tag": {EventKind.TAG_ADDED.value},
     "stage_is": {EventKind.STAGE_CHANGED.value},
     "score_at_least": {EventKind.SCORE_CHANGED.value},
+    "grade_is": {EventKind.GRADE_CHANGED.value},
     "opened_email": {EventKind.EMAIL_OPENED.value},
     "clicked_email": {EventKind.LINK_CLICKED.value},
     "has_ordered": {EventKind.ORDER_PLACED.value},

@@ -165,20 +165,14 @@ def tree_for(flow):
 
 
 def email_page_ids(stream):
-    """The email page ids the send steps of ``stream`` use, in order of first use, each once."""
+    """The email page ids the send steps of ``stream`` use, in order of first use, each once.
+    Read from the stream's JSON: the pages are not loaded into the stream (a page published
+    afterwards would still be the unpublished copy there)."""
     ids = []
-    for step in FlowTree(stream).walk():
+    raw = list(stream.raw_data) if hasattr(stream, "raw_data") else stream
+    for step in FlowTree(raw).walk():
         page = step.get("page") if step.type == "send_email" else None
         page_id = getattr(page, "pk", page)
         if page_id and page_id not in ids:
             ids.append(page_id)
     return ids
-
-
-def email_pages(flow):
-    """The email pages a flow's send steps use, in order of first use (one query)."""
-    from wagtail_flows.models import EmailPage
-
-    ids = email_page_ids(flow.steps)
-    pages = EmailPage.objects.in_bulk(ids)
-    return [pages[pk] for pk in ids if pk in pages]

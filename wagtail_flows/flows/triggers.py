@@ -7,7 +7,8 @@ detected by the sweep, not by events, and ``manual`` by a person: they listen to
 Event fields read (as recorded by capture): ``page`` for page views, form submissions and
 email opens/clicks; ``object_id`` = document id, list id or message id; ``data["collection_id"]``
 of a download; ``value`` = order total; ``data["to"]``/``data["delta"]`` of a score change;
-``data["items"][i]["sku"]`` of an order; ``name`` = tag, stage or custom event name.
+``data["items"][i]["sku"]`` of an order; ``name`` = tag, stage or custom event name;
+``data["from"]``/``data["to"]`` of a grade change.
 """
 
 from datetime import timedelta
@@ -128,6 +129,18 @@ def _score_reached(value, event):
     return old < threshold <= new
 
 
+GRADE_RANK = {"D": 0, "C": 1, "B": 2, "A": 3}
+
+
+def _grade_becomes(value, event):
+    """The contact rose to the grade (from a lower one): a decay down to B is no news."""
+    data = event.data or {}
+    wanted, old, new = value.get("grade") or "A", data.get("from"), data.get("to")
+    if new != wanted or new not in GRADE_RANK:
+        return False
+    return old not in GRADE_RANK or GRADE_RANK[old] < GRADE_RANK[new]
+
+
 def _email_engaged(value, event):
     wanted = EventKind.EMAIL_OPENED if value.get("engagement") == "opened" else None
     wanted = wanted or EventKind.LINK_CLICKED
@@ -161,4 +174,5 @@ MATCHERS = {
     "score_reached": _score_reached,
     "email_engaged": _email_engaged,
     "custom_event": _named("name"),
+    "grade_becomes": _grade_becomes,
 }

@@ -14,6 +14,7 @@ from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 
 from wagtail_flows.models.events import Event, Visitor, record_event  # noqa: F401
+from wagtail_flows.models.listening import scoring
 from wagtail_flows.vocabulary import ContactStatus, EventKind, Grade, Stage  # noqa: F401
 
 
@@ -126,11 +127,62 @@ class Contact(ClusterableModel):
         name = self.full_name
         return f"{name} <{self.email}>" if name else self.email
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        contact = super().from_db(db, field_names, values)
+        contact._loaded_score = contact.__dict__.get("score")
+        return contact
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        fields = kwargs.get("fields") or (args[1] if len(args) > 1 else None)
+        if fields is None or "score" in fields:
+            self._loaded_score = self.__dict__.get("score")
+
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
         if self.last_activity_at is None:
             self.last_activity_at = self.created_at
+        edit = self._score_edit(kwargs.get("update_fields"))
+        old_grade = self.grade
+        if edit is not None or self._state.adding:
+            self.grade = scoring().grade_for(self.score)  # in the same INSERT/UPDATE
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "grade"}
         super().save(*args, **kwargs)
+        if edit is not None:
+            self._record_score_edit(edit, old_grade)
+        self._loaded_score = self.score
+
+    # --- score and grade: every change passes change_score, save() or the scoring sweep ---
+
+    def _score_edit(self, update_fields):
+        """The points a save() of a stored contact sets its score by (an admin edit), or
+        None when the score was not edited."""
+        if self._state.adding or getattr(self, "_loaded_score", None) is None:
+            return None
+        if update_fields is not None and "score" not in update_fields:
+            return None
+        delta = int(self.score or 0) - self._loaded_score
+        return delta or None
+
+    def _record_score_edit(self, delta, old_grade):
+        data = {"delta": delta, "to": self.score, "source": "edit"}
+        self._record(EventKind.SCORE_CHANGED, value=delta, data=data)
+        if self.grade != old_grade:
+            self._record_grade(old_grade, self.grade)
+
+    def _record_grade(self, old, new, at=None):
+        self._record(EventKind.GRADE_CHANGED, name=new, data={"from": old, "to": new}, at=at)
+
+    def regrade(self, at=None):
+        """Move the grade to the band of the score (Settings › Lead scoring), recording
+        ``grade_changed`` (data: from, to) when it moves. No query when it stays."""
+        new, old = scoring().grade_for(self.score), self.grade
+        if new == old or not self._set_where({"grade": new}, grade=new):
+            return False
+        self._record_grade(old, new, at=at)
+        return True
 
     @property
     def full_name(self):
@@ -210,15 +262,26 @@ class Contact(ClusterableModel):
         self._record(EventKind.STAGE_CHANGED, name=stage, data={"from": old, "to": stage}, at=at)
         return True
 
-    def change_score(self, delta, at=None):
+    def change_score(self, delta, at=None, *, rule=None, source=None):
+        """Add ``delta`` points (negative: take them away) and regrade. The
+        ``score_changed`` event says why: ``data["source"]`` is "rule" (a scoring rule: its
+        id in ``object_id`` and ``data["rule"]``, its name as the event's name), "edit",
+        "decay", or absent (a flow's change-score step)."""
         delta = int(delta)
         if delta == 0:
             return False
         type(self).objects.filter(pk=self.pk).update(score=models.F("score") + delta)
-        self.refresh_from_db(fields=["score"])
-        self._record(
-            EventKind.SCORE_CHANGED, value=delta, data={"delta": delta, "to": self.score}, at=at
-        )
+        self.refresh_from_db(fields=["score", "grade"])
+        self._loaded_score = self.score
+        data = {"delta": delta, "to": self.score}
+        if source:
+            data["source"] = source
+        named = {}
+        if rule is not None:
+            data.update(source="rule", rule=rule.pk)
+            named = {"object_id": str(rule.pk), "name": rule.name}
+        self._record(EventKind.SCORE_CHANGED, value=delta, data=data, at=at, **named)
+        self.regrade(at=at)
         return True
 
     def subscribe(self, at=None, *, resubscribe=False):

@@ -240,3 +240,12 @@ class EmailPage(EmailPageMixin, BasePage):
 
     class Meta:
         verbose_name = _("email")
+
+
+def email_pages(flow):
+    """The email pages a flow's send steps use, in order of first use (one query)."""
+    from wagtail_flows.flows.tree import email_page_ids
+
+    ids = email_page_ids(flow.steps)
+    pages = EmailPage.objects.in_bulk(ids)
+    return [pages[pk] for pk in ids if pk in pages]

@@ -1,4 +1,5 @@
-"""The listening index: which event kinds any live (or paused) flow needs.
+"""The listening index: which event kinds any live (or paused) flow or active scoring rule
+needs, and the lead-scoring settings (grade bands, decay) that every score change reads.
 
 ``is_listened(kind)`` answers capture's question "does any flow care about this kind?" from
 an index kept in each process. The index is rebuilt from the database only when flows
@@ -22,6 +23,7 @@ from wagtail_flows.conf import flows_settings
 from wagtail_flows.flows import tree
 from wagtail_flows.flows.kinds import conditions_event_kinds, trigger_event_kinds
 from wagtail_flows.models.flows import Flow
+from wagtail_flows.models.scoring import ScoringRule, ScoringSettings
 from wagtail_flows.signals import flow_status_changed
 from wagtail_flows.vocabulary import EventKind, FlowKind, FlowStatus
 
@@ -31,11 +33,30 @@ logger = logging.getLogger("wagtail_flows.engine.dispatch")
 VERSION_KEY = "wagtail_flows:flows-version"
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring needs without a query: the kinds active rules score, the grade bands
+    and the decay of Settings › Lead scoring (its field defaults until it is saved)."""
+
+    kinds: frozenset = frozenset()
+    grade_a: int = 100
+    grade_b: int = 50
+    grade_c: int = 20
+    decay: str = "off"
+    decay_points: int = 10
+    decay_after_days: int = 30
+    decay_percent: int = 10
+
+    def grade_for(self, score):
+        return ScoringSettings.grade_for(self, score)
+
+
 @dataclass
 class ListenIndex:
     version: object
     checked_at: datetime
     kinds: frozenset = field(default_factory=frozenset)
+    scoring: Scoring = field(default_factory=Scoring)
 
 
 _index = None
@@ -71,7 +92,35 @@ def _build_index(version, now):
             kinds |= kinds_listened(flow)
         except Exception:  # a broken flow must not break capture for every page
             logger.exception("Cannot read the triggers of flow %s", flow.pk)
-    return ListenIndex(version=version, checked_at=now, kinds=frozenset(k for k in kinds if k))
+    scoring = load_scoring()
+    kinds |= scoring.kinds
+    return ListenIndex(
+        version=version, checked_at=now, kinds=frozenset(k for k in kinds if k), scoring=scoring
+    )
+
+
+SCORING_FIELDS = (
+    "grade_a",
+    "grade_b",
+    "grade_c",
+    "decay",
+    "decay_points",
+    "decay_after_days",
+    "decay_percent",
+)
+
+
+def load_scoring():
+    """The scoring part of the index, from the database (two queries; no row is created)."""
+    rules = ScoringRule.objects.filter(active=True).order_by()
+    kinds = rules.values_list("event", flat=True).distinct()
+    row = ScoringSettings.objects.order_by("pk").values(*SCORING_FIELDS).first() or {}
+    return Scoring(kinds=frozenset(kinds), **row)
+
+
+def scoring():
+    """Scoring's rule kinds, grade bands and decay: no query once the index is warm."""
+    return current_index().scoring
 
 
 def current_index():
@@ -108,7 +157,8 @@ def invalidate():
 
 
 def reset_index(kinds=()):
-    """Set this process's index outright (tests: no flows exist between tests)."""
+    """Set this process's index outright (tests: no flows, rules or settings exist between
+    tests)."""
     global _index
     tree._cache.clear()
     invalidate()
@@ -117,6 +167,9 @@ def reset_index(kinds=()):
 
 @receiver(post_save, sender=Flow, dispatch_uid="wagtail_flows_engine_flow_saved")
 @receiver(post_delete, sender=Flow, dispatch_uid="wagtail_flows_engine_flow_deleted")
+@receiver(post_save, sender=ScoringRule, dispatch_uid="wagtail_flows_scoring_rule_saved")
+@receiver(post_delete, sender=ScoringRule, dispatch_uid="wagtail_flows_scoring_rule_deleted")
+@receiver(post_save, sender=ScoringSettings, dispatch_uid="wagtail_flows_scoring_saved")
 def _flow_changed(sender, **kwargs):
     invalidate()
 

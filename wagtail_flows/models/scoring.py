@@ -27,6 +27,9 @@ SCORED_KINDS = [
 ]
 
 
+PAGE_KINDS = (EventKind.PAGE_VIEWED, EventKind.FORM_SUBMITTED)
+
+
 class ScoringRule(models.Model):
     name = models.CharField(_("name"), max_length=255)
     active = models.BooleanField(_("active"), default=True)
@@ -87,6 +90,14 @@ class ScoringRule(models.Model):
             raise ValidationError({"custom_name": _("Name the custom event this rule scores.")})
         if self.cap_points is not None and not self.cap_days:
             raise ValidationError({"cap_days": _("A cap needs a period of at least one day.")})
+        if self.page_id is not None and self.event not in PAGE_KINDS:
+            raise ValidationError(
+                {"page": _("Only “page viewed” and “form submitted” rules name a page.")}
+            )
+        if self.document_id is not None and self.event != EventKind.DOCUMENT_DOWNLOADED:
+            raise ValidationError(
+                {"document": _("Only “document downloaded” rules name a document.")}
+            )
 
 
 class ScoringSettings(BaseGenericSetting):
@@ -119,6 +130,10 @@ class ScoringSettings(BaseGenericSetting):
             )
         if self.decay_percent > 100:
             raise ValidationError({"decay_percent": _("At most 100 percent.")})
+        if self.decay == DecayMode.POINTS and not self.decay_after_days:
+            raise ValidationError(
+                {"decay_after_days": _("Decay needs an inactivity period of at least one day.")}
+            )
 
     def grade_for(self, score):
         if score >= self.grade_a:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.fields import StreamField
 
-from wagtail_flows.flows import validation
+from wagtail_flows.flows import conditions, validation
 from wagtail_flows.flows.blocks import ConditionsBlock
 from wagtail_flows.flows.conditions import to_q
 from wagtail_flows.models.contacts import Contact
@@ -36,7 +36,7 @@ class Segment(models.Model):
         return Contact.objects.filter(to_q(self.conditions, match=self.match, now=now))
 
     def count(self, now=None):
-        return self.contacts(now=now).count()
+        return conditions.count(self.conditions, match=self.match, now=now)
 
     def clean(self):
         super().clean()

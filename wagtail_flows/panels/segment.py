@@ -17,7 +17,7 @@ class SegmentCountPanel(Panel):
             segment = self.instance
             context["count"] = None
             if segment.pk:
-                context["count"] = segment.contacts().count()
+                context["count"] = segment.count()
                 context["contacts_url"] = (
                     reverse("flows_contacts_modeladmin_index") + f"?segment={segment.pk}"
                 )

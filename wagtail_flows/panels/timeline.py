@@ -59,10 +59,45 @@ def contact_timeline(contact, limit=50, user=None):
 def _events(contact, limit):
     events = contact.events.select_related("page").order_by("-created_at", "-pk")[:limit]
     for event in events:
-        detail = event.name or (event.page.title if event.page else "")
-        if event.value is not None:
-            detail = f"{detail} ({event.value})".strip()
+        words = IN_WORDS.get(event.kind)
+        if words is not None:
+            detail = words(event)
+        else:
+            detail = event.name or (event.page.title if event.page else "")
+            if event.value is not None:
+                detail = f"{detail} ({event.value})".strip()
         yield TimelineEntry(event.created_at, "event", event.get_kind_display(), detail)
+
+
+def score_change_words(event):
+    """ "+5 Pricing page viewed (now 25)": the points, why, and the new score."""
+    data = event.data if isinstance(event.data, dict) else {}
+    delta = data.get("delta", event.value if event.value is not None else 0)
+    points = f"{int(delta):+d}".replace("-", "−")
+    source = data.get("source")
+    if source == "rule":
+        why = event.name or _("a scoring rule")
+    elif source == "decay":
+        why = _("decay after inactivity") if data.get("mode") == "points" else _("monthly decay")
+    elif source == "edit":
+        why = _("edited in the admin")
+    else:
+        why = _("by a flow step")
+    words = f"{points} {why}"
+    if "to" in data:
+        words = _("%(change)s (now %(score)s)") % {"change": words, "score": data["to"]}
+    return words
+
+
+def grade_change_words(event):
+    data = event.data if isinstance(event.data, dict) else {}
+    return _("from %(old)s to %(new)s") % {
+        "old": data.get("from") or "?",
+        "new": data.get("to") or event.name or "?",
+    }
+
+
+IN_WORDS = {"score_changed": score_change_words, "grade_changed": grade_change_words}
 
 
 def _messages(contact, limit):
