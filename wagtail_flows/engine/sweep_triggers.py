@@ -19,13 +19,13 @@ import math
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Greatest, Substr, TruncDate
 from django.utils import timezone
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.timing import contact_timezone, site_timezone
 from wagtail_flows.models import Contact, Enrollment, Event, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
@@ -165,10 +165,6 @@ def _email_rate_at_least(percent, emails, date_field):
 # --- date reached ---------------------------------------------------------------------------
 
 
-def site_timezone():
-    return ZoneInfo(flows_settings.SITE_TIMEZONE or settings.TIME_ZONE)
-
-
 def base_date(value, prefix=""):
     """The contact's date the trigger counts from, as ``YYYY-MM-DD`` text in SQL
     (``prefix="contact__"`` reads it through a relation)."""
@@ -267,19 +263,12 @@ def due_days(value, clock, zone):
 def occurrence_year(contact, value, clock):
     """The year of the occurrence that fired (a 31 December date seen from 1 January, with an
     offset, belongs to the year before)."""
-    zone = contact_zone(contact)
+    zone = contact_timezone(contact)
     today = timezone.localtime(clock, zone).date() + timedelta(days=_shift(value))
     month_day = contact.base_day
     if month_day == "02-29" and not calendar.isleap(today.year):
         month_day = "02-28"
     return today.year if today.strftime("%m-%d") >= month_day else today.year - 1
-
-
-def contact_zone(contact):
-    try:
-        return ZoneInfo(contact.timezone) if contact.timezone else site_timezone()
-    except (ZoneInfoNotFoundError, ValueError):
-        return site_timezone()
 
 
 def _shift(value):
