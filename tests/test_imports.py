@@ -427,14 +427,14 @@ def test_a_job_resumed_after_a_lost_task_goes_on_after_the_last_committed_row(db
 
     later = timezone.now() + timedelta(hours=1)
     queued = []
-    from wagtail_flows.engine import imports
+    from wagtail_flows.engine import queue
 
-    original = imports.enqueue
-    imports.enqueue = lambda func, *args: queued.append((func, args))
+    original = queue.enqueue
+    queue.enqueue = lambda func, *args: queued.append((func, args))
     try:
         assert importing.resume_stalled_imports(later) == 1
     finally:
-        imports.enqueue = original
+        queue.enqueue = original
     assert queued == [(importing.IMPORT_JOB_FUNC, (contact_import.pk, contact_import.cursor))]
     run_import_task(*queued[0][1])
     contact_import.refresh_from_db()

@@ -172,17 +172,12 @@ def run_job(job, progress=None):
 
 def resume_stalled_jobs(now, stalled_after):
     """Re-enqueue jobs whose batch task was lost (e.g. the Redis broker lost it in a crash)."""
-    from wagtail_flows.engine.queue import ENROLLMENT_JOB_FUNC, enqueue
+    from wagtail_flows.engine.queue import ENROLLMENT_JOB_FUNC, resume_stalled
 
-    stale = EnrollmentJob.objects.filter(
+    stalled = EnrollmentJob.objects.filter(
         status__in=(JobStatus.QUEUED, JobStatus.RUNNING), updated_at__lt=now - stalled_after
-    ).values_list("pk", "cursor", "updated_at")[:100]
-    resumed = 0
-    for pk, cursor, updated_at in stale:
-        if EnrollmentJob.objects.filter(pk=pk, updated_at=updated_at).update(updated_at=now):
-            enqueue(ENROLLMENT_JOB_FUNC, pk, cursor)
-            resumed += 1
-    return resumed
+    )
+    return resume_stalled(stalled, ENROLLMENT_JOB_FUNC, now)
 
 
 # --- scheduled enrollment (broadcasts) ----------------------------------------------------

@@ -40,11 +40,10 @@ from django.utils.translation import gettext as _
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine import import_files as files
 from wagtail_flows.engine.import_writer import BatchWriter, consent_settings
-from wagtail_flows.engine.queue import enqueue
+from wagtail_flows.engine.queue import IMPORT_JOB_FUNC, enqueue, resume_stalled
 from wagtail_flows.models import ContactImport, ContactProperty, ImportProblem
 from wagtail_flows.vocabulary import ImportConsent, ImportStatus
 
-IMPORT_JOB_FUNC = "wagtail_flows.engine.tasks.run_import_task"
 RUNNING = (ImportStatus.CHECKING, ImportStatus.IMPORTING)
 FINISHED = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
 
@@ -260,22 +259,30 @@ def _spent(started, budget):
 # --- check -------------------------------------------------------------------------------------
 
 
+def _run_batches(job, cursor, started, budget, progress_callback, run_batch):
+    """``run_batch`` on each batch after ``cursor``: ``(False, cursor)`` when all ran,
+    ``(True, cursor)`` when the time budget ran out first, ``(True, None)`` when another
+    delivery of the task moved the cursor on (this one stops)."""
+    for batch in job.batches(cursor):
+        last = batch[-1][0]
+        if not run_batch(job, batch, cursor, last):
+            return True, None
+        cursor = last
+        if progress_callback:
+            progress_callback(job.imp)
+        if _spent(started, budget):
+            return True, cursor
+    return False, cursor
+
+
 def _check_phase(job, cursor, started, budget, progress_callback):
     if cursor > 1:  # resumed: the addresses of the rows checked already
         for line, cells in job.rows_after(1):
             if line > cursor:
                 break
             job.checker.remember(line, cells)
-    for batch in job.batches(cursor):
-        last = batch[-1][0]
-        if not _check_batch(job, batch, cursor, last):
-            return None
-        cursor = last
-        if progress_callback:
-            progress_callback(job.imp)
-        if _spent(started, budget):
-            return cursor
-    return _end_check(job, cursor)
+    stopped, cursor = _run_batches(job, cursor, started, budget, progress_callback, _check_batch)
+    return cursor if stopped else _end_check(job, cursor)
 
 
 def _check_batch(job, batch, cursor, last):
@@ -324,15 +331,11 @@ def _end_check(job, cursor):
 
 
 def _import_phase(job, cursor, started, budget, progress_callback):
-    for batch in job.batches(cursor):
-        last = batch[-1][0]
-        if not _import_batch_retrying(job, batch, cursor, last):
-            return None
-        cursor = last
-        if progress_callback:
-            progress_callback(job.imp)
-        if _spent(started, budget):
-            return cursor
+    stopped, cursor = _run_batches(
+        job, cursor, started, budget, progress_callback, _import_batch_retrying
+    )
+    if stopped:
+        return cursor
     _finish(job.imp, cursor)
     return None
 
@@ -388,12 +391,5 @@ def resume_stalled_imports(now, stalled_after=None):
     stalled_after = stalled_after or timedelta(
         minutes=int(flows_settings.ENROLLMENT_JOB_STALLED_MINUTES)
     )
-    stale = ContactImport.objects.filter(
-        status__in=RUNNING, updated_at__lt=now - stalled_after
-    ).values_list("pk", "cursor", "updated_at")[:100]
-    resumed = 0
-    for pk, cursor, updated_at in stale:
-        if ContactImport.objects.filter(pk=pk, updated_at=updated_at).update(updated_at=now):
-            enqueue(IMPORT_JOB_FUNC, pk, cursor)
-            resumed += 1
-    return resumed
+    stalled = ContactImport.objects.filter(status__in=RUNNING, updated_at__lt=now - stalled_after)
+    return resume_stalled(stalled, IMPORT_JOB_FUNC, now)

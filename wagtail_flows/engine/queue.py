@@ -18,6 +18,7 @@ ADVANCE_ENROLLMENT_FUNC = "wagtail_flows.engine.tasks.advance_enrollment_task"
 DISPATCH_BATCH_FUNC = "wagtail_flows.engine.tasks.dispatch_batch_task"
 DISPATCH_EVENT_FUNC = "wagtail_flows.engine.tasks.dispatch_event_task"
 ENROLLMENT_JOB_FUNC = "wagtail_flows.engine.tasks.run_enrollment_job_task"
+IMPORT_JOB_FUNC = "wagtail_flows.engine.tasks.run_import_task"
 # Delivery sits below the engine and enqueues itself by these names.
 DELIVER_MESSAGE_FUNC = "wagtail_flows.emails.delivery.deliver_message"
 DELIVER_BATCH_FUNC = "wagtail_flows.emails.delivery.deliver_batch"
@@ -59,3 +60,16 @@ def enqueue(func, *args, **kwargs):
     from django_q.tasks import async_task
 
     return async_task(func, *args, **kwargs)
+
+
+def resume_stalled(jobs, func, now, limit=100):
+    """Hand ``func`` again the background jobs of ``jobs`` (a queryset of rows with a
+    ``cursor`` and an ``updated_at``, already narrowed to the stalled ones) whose task was lost
+    (a crash; the Redis broker loses running tasks): each from its cursor, claimed by a
+    compare-and-set on ``updated_at`` so two sweeps resume it once. Returns how many."""
+    resumed = 0
+    for pk, cursor, updated_at in jobs.values_list("pk", "cursor", "updated_at")[:limit]:
+        if jobs.model.objects.filter(pk=pk, updated_at=updated_at).update(updated_at=now):
+            enqueue(func, pk, cursor)
+            resumed += 1
+    return resumed

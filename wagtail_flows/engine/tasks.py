@@ -21,6 +21,7 @@ from wagtail_flows.engine.queue import (  # noqa: F401  (task names, for callers
     DISPATCH_BATCH_FUNC,
     DISPATCH_EVENT_FUNC,
     ENROLLMENT_JOB_FUNC,
+    IMPORT_JOB_FUNC,
     SWEEP_FUNC,
     SWEEP_NAME,
     enqueue,
@@ -155,7 +156,7 @@ def run_import_task(import_id, cursor=None):
     task goes on from the cursor, so a large file never outlives django-q2's ``timeout``."""
     from django_q.conf import Conf
 
-    from wagtail_flows.engine.imports import IMPORT_JOB_FUNC, run_import
+    from wagtail_flows.engine.imports import run_import
 
     budget = None if Conf.SYNC else timedelta(seconds=(Conf.TIMEOUT or 60) / 2)
     cursor = run_import(import_id, cursor, budget=budget)
