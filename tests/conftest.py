@@ -74,6 +74,9 @@ def _wagtail_root_and_site(request):
     from django.contrib.contenttypes.models import ContentType
     from wagtail.models import Locale, Page, Site
 
+    # A test that changed a Site with a queryset update (no signal) leaves Wagtail's cached
+    # site root paths (the process-wide cache) pointing at its host: forget them.
+    Site.clear_site_root_paths_cache()
     if Site.objects.exists():
         return
     ContentType.objects.clear_cache()  # the flush took the rows the cache still names
