@@ -237,7 +237,9 @@ class DateWindowFilter(PropertyChoicesFilter):
 
 class InputFilter(admin.ListFilter):
     """A filter typed into (not picked from a list): its values come from the address, so
-    each is checked — a bad one is a 400 naming the filter (``listings.DeclaredLookupsOnly``)."""
+    each is checked — a bad one is a 400 naming the filter (``listings.DeclaredLookupsOnly``).
+    Each kind (``NumberRangeFilter``, ``TextContainsFilter``) says which boxes it shows in
+    ``inputs()``."""
 
     template = "wagtail_flows/admin/includes/input_filter.html"
     prop = None
@@ -253,9 +255,6 @@ class InputFilter(admin.ListFilter):
 
     def has_output(self):
         return True
-
-    def inputs(self):
-        raise NotImplementedError
 
     def choices(self, changelist):
         ours = set(self.expected_parameters())
