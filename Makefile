@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core; a module's tests stay on one worker (they share its
+# browser, server and data). PYTEST_WORKERS=0 runs in this process (pdb, -x).
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadscope
 
 .PHONY: install test test-fast test-oscar test-existing-site lint sandbox sandbox-setup migrations clean bench
 
@@ -17,10 +21,10 @@ install: $(BIN)/python
 # pytest-randomly shuffles the test order and prints its seed; replay one order with
 # PYTEST_ARGS="--randomly-seed=N" (or "-p no:randomly" for file order).
 test: lint
-	$(BIN)/python -W error::DeprecationWarning -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -W error::DeprecationWarning -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not cluster and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not cluster and not browser" $(PYTEST_ARGS)
 
 # django-oscar's real signals through wagtail_flows.contrib.oscar (docs/testing.md), in a venv
 # of its own so oscar's dependency tree stays out of $(VENV).

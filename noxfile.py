@@ -24,7 +24,10 @@ def run_suite(session: nox.Session, wagtail: str) -> None:
     session.install("-e", ".[test]", wagtail, DJANGO)
     session.run("python", "-c", VERSIONS)
     # The Makefile's `test` recipe without its `lint` prerequisite.
-    session.run("python", "-W", "error::DeprecationWarning", "-m", "pytest", *session.posargs)
+    xdist = ("-n", "auto", "--dist", "loadscope")  # as make test (PYTEST_WORKERS)
+    session.run(
+        "python", "-W", "error::DeprecationWarning", "-m", "pytest", *xdist, *session.posargs
+    )
 
 
 @nox.session

@@ -47,6 +47,34 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest
 
 
+def _commits(item):
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or "shared_db" in item.fixturenames
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A committing test (or a browser module's shared data) ends with a flush that leaves
+    the tables empty, content types and permissions included; pytest-django therefore runs
+    such tests last. pytest-xdist (``make test``) sends each worker whole modules, so a
+    worker may go on to a test that expects the migrations' rows: put them back first."""
+    yield
+    if not _commits(item) or nextitem is None or _commits(nextitem):
+        return
+    if nextitem.get_closest_marker("django_db") is None and "db" not in nextitem.fixturenames:
+        return
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for connection in connections.all():
+            saved = getattr(connection, "_test_serialized_contents", None)
+            if saved and not ContentType.objects.using(connection.alias).exists():
+                connection.creation.deserialize_db_from_string(saved)
+        ContentType.objects.clear_cache()
+
+
 def pytest_report_header(config):
     from django.conf import settings
 
