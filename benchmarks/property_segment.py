@@ -104,7 +104,7 @@ def main():
             count_alone = functools.partial(conditions.count, segment.conditions)
             typed, typed_s = timed(count_alone, args.rounds)
             joined, joined_s = timed(segment.contacts().count, args.rounds)
-            json_q = conditions._q_json_property("company_size", "gte", str(threshold))
+            json_q = conditions.properties.q_json_property("company_size", "gte", str(threshold))
             on_json, json_s = timed(Contact.objects.filter(json_q).count, args.rounds)
             assert typed == joined == on_json, (typed, joined, on_json)
             rows.append((threshold, typed, typed_s, joined_s, json_s))

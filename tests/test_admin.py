@@ -135,6 +135,7 @@ def flow_form_data(name, steps=(), **extra):
             "triggers": streamfield([("manual", "")]),
             "entry_match": "all",
             "entry_conditions": streamfield([]),
+            "never_enter_if": streamfield([]),
             "steps": streamfield(list(steps)),
             "reentry": "never",
             "goal_match": "all",

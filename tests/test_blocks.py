@@ -14,10 +14,10 @@ from wagtail.documents import get_document_model
 from wagtail.models import Collection
 
 from tests.factories import ContactListFactory, make_email_page, make_form_page, make_standard_page
-from wagtail_flows.flows import blocks
+from wagtail_flows.flows import blocks, choosers
 from wagtail_flows.flows.describe import describe
 from wagtail_flows.flows.triggers import trigger_matches
-from wagtail_flows.models import Event, Flow
+from wagtail_flows.models import Event, Flow, Segment
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,7 @@ def objects():
         "form": make_form_page("Contact sales"),
         "email": make_email_page("Welcome"),
         "list": ContactListFactory(name="Customers"),
+        "segment": Segment.objects.create(name="Hot leads"),
         "collection": collection,
         "document": document,
     }
@@ -45,7 +46,14 @@ def sample_triggers(o):
     return [
         child(
             "page_viewed",
-            {"page": o["page"].pk, "include_descendants": True, "min_views": 3, "within_days": 7},
+            {
+                "page": o["page"].pk,
+                "include_descendants": True,
+                "page_type": "testapp.standardpage",
+                "min_views": 3,
+                "count_visits": True,
+                "within_days": 7,
+            },
         ),
         child(
             "document_downloaded", {"document": o["document"].pk, "collection": o["collection"].pk}
@@ -54,6 +62,8 @@ def sample_triggers(o):
         child("order_placed", {"min_total": "50.00", "sku": "LENS-6", "first_order_only": True}),
         child("cart_abandoned", {"after_hours": 4}),
         child("list_joined", {"list": o["list"].pk}),
+        child("segment_entered", {"segment": o["segment"].pk}),
+        child("segment_left", {"segment": o["segment"].pk}),
         child("tag_added", {"tag": "vip"}),
         child("stage_changed", {"stage": "customer"}),
         child("score_reached", {"threshold": 50}),
@@ -80,6 +90,7 @@ def sample_triggers(o):
         ),
         child("email_engaged", {"engagement": "clicked", "email": o["email"].pk}),
         child("custom_event", {"name": "feature_used"}),
+        child("property_changed", {"name": "plan", "from_value": "Free", "to_value": "Pro"}),
         child("manual"),
     ]
 
@@ -99,8 +110,10 @@ def sample_conditions(o):
                 "kind": "page_viewed",
                 "name": "",
                 "min_count": 2,
+                "count_visits": True,
                 "within_days": 7,
                 "page": o["page"].pk,
+                "page_type": "testapp.standardpage",
                 "include_descendants": False,
                 "sku": "",
             },
@@ -109,6 +122,19 @@ def sample_conditions(o):
         child("clicked_email", {"email": None, "within_days": None}),
         child("has_ordered", {"within_days": 90, "min_total": "10.00", "sku": "LENS-6"}),
         child("is_subscribed"),
+        child(
+            "group",
+            {
+                "match": "any",
+                "conditions": [
+                    child("score_at_least", {"score": 50}),
+                    child(
+                        "group", {"match": "all", "conditions": [child("has_tag", {"tag": "x"})]}
+                    ),  # noqa: E501
+                ],
+            },
+        ),
+        child("none_of", {"conditions": [child("has_tag", {"tag": "dormant"})]}),
     ]
 
 
@@ -234,7 +260,7 @@ def test_a_deleted_list_loads_as_empty_not_an_error(objects):
 def test_list_chooser_modal_lists_the_contact_lists(objects, admin_client):
     block = blocks.list_block(required=False)
     assert block.clean(objects["list"]) == objects["list"]
-    url = reverse(blocks.contact_list_chooser.get_url_name("choose"))
+    url = reverse(choosers.contact_list_chooser.get_url_name("choose"))
     response = admin_client.get(url)
     assert response.status_code == 200
     assert "Customers" in response.json()["html"]
@@ -288,7 +314,9 @@ def test_descriptions_name_the_chosen_objects(objects):
     assert texts[-2] == "If Has tag “vip” (waiting up to 2 days)"
     assert texts[-1] == "Split: A 50%, B 50%"
     triggers = blocks.TriggersBlock().to_python(sample_triggers(objects))
-    assert describe(triggers[0]) == ("Views “Pricing” or a page below it 3 times within 7 days")
+    assert describe(triggers[0]) == (
+        "Views “Pricing” or a page below it (only standard pages) in 3 visits within 7 days"
+    )
     assert describe(triggers[3]) == ("Places a first order of at least 50.00 containing LENS-6")
 
 
@@ -309,7 +337,7 @@ def test_every_block_type_has_its_own_sentence(objects, block_class, samples):
 
 
 def test_collection_chooser_modal_lists_collections(objects, admin_client):
-    url = reverse(blocks.collection_chooser.get_url_name("choose"))
+    url = reverse(choosers.collection_chooser.get_url_name("choose"))
     assert "E-books" in admin_client.get(url).json()["html"]
 
 

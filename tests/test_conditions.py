@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from taggit.models import Tag
 
-from tests.factories import ContactListFactory, make_email_page, make_standard_page
+from tests.factories import (
+    ContactListFactory,
+    make_email_page,
+    make_form_page,
+    make_standard_page,
+)
 from wagtail_flows.flows import conditions
 from wagtail_flows.flows.blocks import ConditionsBlock
 from wagtail_flows.models import Contact, Event, ListMembership, Message, Segment, TaggedContact
@@ -50,7 +55,7 @@ def pool():
         "pages": [
             parent,
             make_standard_page("Lenses", parent=parent),
-            make_standard_page("About"),
+            make_form_page("About"),  # a page of another type (page type filters)
         ],
         "emails": [make_email_page("Welcome"), make_email_page("Offer")],
     }
@@ -92,7 +97,7 @@ def condition_strategy(pool):
             st.sampled_from(TEXTS),
         ),
         st.builds(
-            lambda k, c, d, p, sub, sku, name: raw(
+            lambda k, c, d, p, sub, sku, name, page_type, visits: raw(
                 "did_event",
                 {
                     "kind": k,
@@ -102,6 +107,8 @@ def condition_strategy(pool):
                     "page": p,
                     "include_descendants": sub,
                     "sku": sku,
+                    "page_type": page_type,
+                    "count_visits": visits,
                 },
             ),
             st.sampled_from(["page_viewed", "order_placed", "custom"]),
@@ -111,6 +118,8 @@ def condition_strategy(pool):
             st.booleans(),
             skus,
             st.sampled_from(["", "demo"]),
+            st.sampled_from(["", "testapp.standardpage", "testapp.formpage"]),
+            st.booleans(),
         ),
         st.builds(lambda e, d: raw("opened_email", {"email": e, "within_days": d}), emails, days),
         st.builds(lambda e, d: raw("clicked_email", {"email": e, "within_days": d}), emails, days),
@@ -139,6 +148,7 @@ def contact_strategy(pool):
         st.sampled_from(["", "LENS", "CASE"]),
         st.sampled_from([None, 5, 20, 60]),
         st.sampled_from(["", "demo"]),
+        st.sampled_from([None, 1000, 1001]),  # the visit (None: recorded before visits)
     )
     message = st.tuples(
         st.integers(0, n_emails - 1),
@@ -179,9 +189,11 @@ def make_contact(pool, index, spec):
         ListMembership.objects.create(contact=contact, contact_list=pool["lists"][i])
     for i in spec["tags"]:
         TaggedContact.objects.create(content_object=contact, tag=pool["tags"][i])
-    for kind, days_ago, page_index, sku, value, name in spec["events"]:
+    for kind, days_ago, page_index, sku, value, name, *visit in spec["events"]:
         page = pool["pages"][page_index] if page_index < len(pool["pages"]) else None
         data = {"items": [{"sku": sku, "quantity": 1}]} if sku else {}
+        if visit and visit[0] is not None:
+            data["visit"] = visit[0]
         Event.objects.create(
             contact=contact,
             kind=kind,

@@ -48,6 +48,7 @@ def flow_data(steps=(), triggers=None, **extra):
             "triggers": triggers or stream(("manual", {}, new_id())),
             "entry_match": "all",
             "entry_conditions": stream(),
+            "never_enter_if": stream(),
             "steps": stream(*steps),
             "reentry": "never",
             "goal_match": "all",

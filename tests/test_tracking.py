@@ -45,8 +45,14 @@ def test_a_page_view_is_recorded_with_a_first_party_cookie(browser, page):
     assert response.status_code == 200
     event = views().get()
     assert event.page_id == page.pk
-    assert event.data == {"path": page.url, "utm_source": "news", "utm_campaign": "spring"}
     cookie = response.cookies["flows_vid"]
+    visit = tracking.VisitorCookie.loads(cookie.value).stamp  # the minute its visit started
+    assert event.data == {
+        "path": page.url,
+        "utm_source": "news",
+        "utm_campaign": "spring",
+        "visit": visit,
+    }
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and not cookie["secure"]
     assert event.visitor_id == tracking.VisitorCookie.loads(cookie.value).id
     assert event.contact_id is None
@@ -207,7 +213,7 @@ def test_an_identified_browser_costs_one_update_per_visit(settings, browser, pag
     baseline = len(count_queries(browser, page.url))  # anonymous: + 1 INSERT
     state = tracking.VisitorCookie.loads(browser.cookies["flows_vid"].value)
     Visitor.objects.create(id=state.id, contact=contact)
-    state.identified = True
+    state.identified, state.stamp = True, 0  # its last visit was long ago
     browser.cookies["flows_vid"] = state.dumps()
     start_of_visit = count_queries(browser, page.url)
     assert len(start_of_visit) == baseline + 1

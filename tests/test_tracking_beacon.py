@@ -62,8 +62,9 @@ def test_a_cached_page_view_is_recorded_for_the_browser(browser, page):
     response = beacon(browser, {"kind": "page_viewed", "page": page.pk, "path": page.url})
     assert response.status_code == 204
     event = Event.objects.get()
-    assert (event.kind, event.page_id, event.data) == ("page_viewed", page.pk, {"path": page.url})
     state = tracking.VisitorCookie.loads(response.cookies["flows_vid"].value)
+    visit = {"path": page.url, "visit": state.stamp}  # the minute its visit started
+    assert (event.kind, event.page_id, event.data) == ("page_viewed", page.pk, visit)
     assert event.visitor_id == state.id
 
 

@@ -26,7 +26,7 @@ from tests.factories import (
 )
 from wagtail_flows.emails.blocks import EmailBodyBlock
 from wagtail_flows.flows.blocks import CONDITION_TYPES, STEP_TYPES, TRIGGER_TYPES
-from wagtail_flows.models import EmailPage, Flow
+from wagtail_flows.models import EmailPage, Flow, Segment
 
 # One data set, one live server and one login per role for the whole module
 # (tests/browser/conftest.py ``shared_db``): each test saves a flow or page of its own name.
@@ -51,6 +51,7 @@ PAGE, FORM, EMAIL, DOCUMENT, COLLECTION, LIST, IMAGE = (
     "VIP",
     "Team photo",
 )
+SEGMENT = "Hot leads"
 
 
 def case(stream, block_type, label, fields=(), expected=None, id=None):
@@ -67,10 +68,19 @@ TRIGGERS = [
         [
             ("page", "page", PAGE),
             ("include_descendants", "check", True),
+            ("page_type", "select", "testapp.standardpage"),
             ("min_views", "fill", "3"),
+            ("count_visits", "check", True),
             ("within_days", "fill", "7"),
         ],
-        {"page": PAGE, "include_descendants": True, "min_views": 3, "within_days": 7},
+        {
+            "page": PAGE,
+            "include_descendants": True,
+            "page_type": "testapp.standardpage",
+            "min_views": 3,
+            "count_visits": True,
+            "within_days": 7,
+        },
     ),
     case(
         "triggers",
@@ -105,6 +115,20 @@ TRIGGERS = [
         {"after_hours": 6},
     ),
     case("triggers", "list_joined", "Joined a list", [("list", "list", LIST)], {"list": LIST}),
+    case(
+        "triggers",
+        "segment_entered",
+        "Enters a segment",
+        [("segment", "segment", SEGMENT)],
+        {"segment": SEGMENT},
+    ),
+    case(
+        "triggers",
+        "segment_left",
+        "Leaves a segment",
+        [("segment", "segment", SEGMENT)],
+        {"segment": SEGMENT},
+    ),
     case("triggers", "tag_added", "Tag added", [("tag", "fill", "webinar")], {"tag": "webinar"}),
     case(
         "triggers",
@@ -184,6 +208,13 @@ TRIGGERS = [
         [("name", "fill", "trial_started")],
         {"name": "trial_started"},
     ),
+    case(
+        "triggers",
+        "property_changed",
+        "Property changed",
+        [("name", "fill", "plan"), ("from_value", "fill", "Free"), ("to_value", "fill", "Pro")],
+        {"name": "plan", "from_value": "Free", "to_value": "Pro"},
+    ),
     case("triggers", "manual", "Manual enrollment"),
 ]
 
@@ -229,17 +260,21 @@ CONDITIONS = [
         [
             ("kind", "select", "form_submitted"),
             ("min_count", "fill", "2"),
+            ("count_visits", "check", True),
             ("within_days", "fill", "30"),
             ("page", "page", FORM),
             ("include_descendants", "check", True),
+            ("page_type", "select", "testapp.formpage"),
             ("sku", "fill", "BOOK-1"),
         ],
         {
             "kind": "form_submitted",
             "min_count": 2,
+            "count_visits": True,
             "within_days": 30,
             "page": FORM,
             "include_descendants": True,
+            "page_type": "testapp.formpage",
             "sku": "BOOK-1",
         },
     ),
@@ -265,6 +300,40 @@ CONDITIONS = [
         {"within_days": 90, "min_total": Decimal("100"), "sku": "BOOK"},
     ),
     case("entry_conditions", "is_subscribed", "Is subscribed"),
+    # NOT and groups: nested streams of conditions, a group inside a group.
+    case(
+        "entry_conditions",
+        "group",
+        "Group (all / any of)",
+        [
+            ("match", "select", "any"),
+            (
+                "conditions",
+                "block",
+                (
+                    "group",
+                    "Group (all / any of)",
+                    [("conditions", "block", ("has_tag", "Has tag", [("tag", "fill", "vip")]))],
+                ),
+            ),
+        ],
+        {
+            "match": "any",
+            "conditions": [
+                {
+                    "type": "group",
+                    "value": {"conditions": [{"type": "has_tag", "value": {"tag": "vip"}}]},
+                }
+            ],
+        },
+    ),
+    case(
+        "entry_conditions",
+        "none_of",
+        "Not (none of these)",
+        [("conditions", "block", ("has_tag", "Has tag", [("tag", "fill", "dormant")]))],
+        {"conditions": [{"type": "has_tag", "value": {"tag": "dormant"}}]},
+    ),
     case(
         "entry_conditions",
         "form_answer",
@@ -547,6 +616,7 @@ def content(shared_db):
         DOCUMENT: make_document(DOCUMENT).pk,
         COLLECTION: ebooks.pk,
         LIST: ContactListFactory(name=LIST).pk,
+        SEGMENT: Segment.objects.create(name=SEGMENT).pk,
         IMAGE: make_image(IMAGE).pk,
     }
     return ids
@@ -603,6 +673,8 @@ def add_block(page, stream_prefix, label):
     stream.locator(".c-sf-add-button").first.click()
     page.get_by_role("option", name=label, exact=True).click()
     page.locator(f'[name="{stream_prefix}-0-type"]').wait_for(state="attached")
+    # The picker closes with a fade: a nested stream's "+" pressed meanwhile opens a second.
+    expect(page.get_by_role("listbox")).to_have_count(0)
     return f"{stream_prefix}-0-value"
 
 
@@ -700,6 +772,7 @@ FILLERS = {
     "document": choose,
     "collection": choose,
     "list": choose,
+    "segment": choose,
     "image": choose,
     "block": nested_block,
     "items": list_items,

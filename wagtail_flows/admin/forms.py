@@ -53,7 +53,11 @@ FLOW_EDIT_HANDLER = TabbedInterface(
                 FieldPanel("description"),
                 FieldPanel("triggers"),
                 MultiFieldPanel(
-                    [FieldPanel("entry_match"), FieldPanel("entry_conditions")],
+                    [
+                        FieldPanel("entry_match"),
+                        FieldPanel("entry_conditions"),
+                        FieldPanel("never_enter_if"),
+                    ],
                     heading=_("Who may enter"),
                 ),
                 FieldRowPanel(

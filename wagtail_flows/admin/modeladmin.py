@@ -23,7 +23,7 @@ from wagtail.admin.panels import (
 )
 from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
-from wagtail_modeladmin.views import CreateView, EditView, HistoryView, IndexView
+from wagtail_modeladmin.views import CreateView, DeleteView, EditView, HistoryView, IndexView
 
 from wagtail_flows.admin.actions import contact_actions_for, flow_actions_for, trigger_summary
 from wagtail_flows.admin.common import (
@@ -61,6 +61,7 @@ from wagtail_flows.admin.property_columns import (
     is_property_field,
     saved_message,
 )
+from wagtail_flows.admin.segments import RefuseWhileListened
 from wagtail_flows.admin.versions import changes_url
 from wagtail_flows.models import (
     Contact,
@@ -421,8 +422,13 @@ class ContactListAdmin(FlowsModelAdmin):
         return format_html('<a href="{}">{}</a>', url, f"{obj.member_count:,}")
 
 
+class SegmentDeleteView(RefuseWhileListened, DeleteView):
+    """Refused while a live or paused flow's trigger names the segment (admin/segments.py)."""
+
+
 class SegmentAdmin(FlowsModelAdmin):
     model = Segment
+    delete_view_class = SegmentDeleteView
     base_url_path = SEGMENTS_BASE_URL
     menu_label = _("Segments")
     menu_icon = "crosshairs"

@@ -3,6 +3,13 @@
 The Visitor row is created only when the browser identifies itself (the event names the
 cookie's id without a database constraint), and the event's contact comes from a subquery on
 that row inside the same INSERT, so no lookup runs before it.
+
+A visit is the browsing of ``VISIT_MINUTES`` (30) from its first page view. The cookie carries
+the minute the browser's current visit started (anonymous browsers too), so capture knows
+without a query which visit each page view belongs to and notes it in the view's
+``data["visit"]`` (``flows.conditions.page_views`` counts visits from it). The cookie is sent
+again only when a visit starts, once per visit; an identified browser's contact has its
+``last_visit_at`` moved forward then too (one UPDATE per visit).
 """
 
 import logging
@@ -20,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.flows.conditions.page_views import VISIT_KEY, VISIT_MINUTES
 from wagtail_flows.models.contacts import Contact, Event, Visitor, normalize_email
 from wagtail_flows.models.events import (
     VISIT_KINDS,
@@ -33,16 +41,18 @@ from wagtail_flows.vocabulary import EventKind
 
 logger = logging.getLogger("wagtail_flows.capture")
 
-VISIT_MINUTES = 30  # an identified browser's last_visit_at is refreshed once per visit
-
 
 def record_visit(kind, state, *, page=None, name="", object_id="", data=None):
-    """A page view, download or beacon event from a browser: one INSERT when idle."""
+    """A page view, download or beacon event from a browser: one INSERT when idle. A page
+    view notes its visit (``data["visit"]``, whatever the caller's data said)."""
+    at = timezone.now()
+    new_visit = state is not None and state.enter_visit(at)
+    if kind == EventKind.PAGE_VIEWED:
+        data = {**(data or {}), VISIT_KEY: state.stamp} if state is not None else data
     fields = {"page": page, "name": name, "object_id": object_id, "data": data}
     if state is not None and is_listened(kind):
         contact = None if state.new else contact_of_visitor(state.id)
-        return record_event(kind, contact=contact, visitor=state.id, **fields)
-    at = timezone.now()
+        return record_event(kind, contact=contact, visitor=state.id, at=at, **fields)
     event = Event(
         kind=kind,
         visitor_id=state.id if state else None,
@@ -55,22 +65,18 @@ def record_visit(kind, state, *, page=None, name="", object_id="", data=None):
     if state is not None and not state.new:
         event.contact_id = Subquery(Visitor.objects.filter(pk=state.id).values("contact_id"))
     save_event(event)
-    if state is not None:
+    if new_visit and state.identified:
         _touch_visit(state, at)
     return event
 
 
 def _touch_visit(state, at):
     """Once per visit an identified browser moves its contact's last_visit_at forward."""
-    minute = int(at.timestamp() // 60)
-    if not state.identified or minute - state.stamp < VISIT_MINUTES:
-        return
     contact_id = Visitor.objects.filter(pk=state.id).values("contact_id")
     Contact.objects.filter(pk=Subquery(contact_id)).update(
         last_visit_at=latest("last_visit_at", at),
         last_activity_at=latest("last_activity_at", at),
     )
-    state.stamp, state.dirty = minute, True
 
 
 def contact_of_visitor(visitor_id):
@@ -82,24 +88,41 @@ def contact_of_visitor(visitor_id):
 
 @dataclass
 class VisitorCookie:
-    """The first-party cookie: a signed visitor id, plus a visit stamp once identified."""
+    """The first-party cookie: a signed visitor id and the minute its visit started.
+
+    Signed text: ``<id hex>.<minute>`` once identified, ``<id hex>-<minute>`` anonymous
+    (``<id hex>`` alone: a cookie from before visits were kept, or no visit yet)."""
 
     id: uuid.UUID
     identified: bool = False
-    stamp: int = 0  # minute of the last last_visit_at refresh (identified browsers)
+    stamp: int = 0  # the minute (since the epoch) the browser's current visit started
     new: bool = False  # created in this request: no Visitor row can exist
     dirty: bool = False  # must be (re)sent with the response
 
+    def enter_visit(self, at):
+        """Is a browser active at ``at`` starting a visit? Then the visit starts now, and the
+        cookie is sent again (once per visit). A stamp in the future (a clock put back)
+        starts one too."""
+        minute = int(at.timestamp() // 60)
+        if 0 <= minute - self.stamp < VISIT_MINUTES:
+            return False
+        self.stamp, self.dirty = minute, True
+        return True
+
     def dumps(self):
-        value = f"{self.id.hex}.{self.stamp}" if self.identified else self.id.hex
+        if self.identified:
+            value = f"{self.id.hex}.{self.stamp}"
+        else:
+            value = f"{self.id.hex}-{self.stamp}" if self.stamp else self.id.hex
         return _signer().sign(value)
 
     @classmethod
     def loads(cls, raw):
         try:
             value = _signer().unsign(raw or "")
-            hex_id, _sep, stamp = value.partition(".")
-            return cls(uuid.UUID(hex=hex_id), identified=bool(_sep), stamp=int(stamp or 0))
+            identified = "." in value
+            hex_id, _sep, stamp = value.partition("." if identified else "-")
+            return cls(uuid.UUID(hex=hex_id), identified=identified, stamp=int(stamp or 0))
         except (signing.BadSignature, ValueError):
             return None
 
@@ -210,7 +233,9 @@ def identify(request, contact, *, trusted=True):
         link_visitor(state.id, contact)
     state.new = False  # its Visitor row exists now
     if not state.identified:
-        state.identified, state.stamp, state.dirty = True, 0, True
+        # The visit goes on (its start was moved to the contact's last_visit_at by
+        # link_visitor); a browser new to us starts one at its next page view.
+        state.identified, state.dirty = True, True
     return True
 
 

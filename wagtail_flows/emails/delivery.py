@@ -88,6 +88,7 @@ UNUSED_IN_DELIVERY = (
     "flow__steps",
     "flow__goal",
     "flow__exit_conditions",
+    "flow__never_enter_if",
     "revision__content",
 )
 

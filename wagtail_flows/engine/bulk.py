@@ -3,7 +3,8 @@
 ``dispatch.enroll`` starts one run for one contact (an event's dispatch). The sweep's
 time-based triggers and manual enrollment start runs for a whole batch; they use
 ``enroll_batch``, which applies the same rules — the flow is live and within its dates, the
-entry conditions hold, the re-entry policy allows it — as set-based filters, inserts the
+entry conditions hold, nothing keeps them out at entry ("never enter if", exit conditions),
+the re-entry policy allows it — as set-based filters, inserts the
 runs in one ``bulk_create`` (``ignore_conflicts``: the partial unique constraint keeps a
 contact that another worker enrolled at the same moment to one open run), and hands the
 new runs to one advance task. Ending runs in bulk (``finish_batch``) is one SELECT and one
@@ -18,6 +19,7 @@ from django.utils import timezone
 from wagtail_flows import signals
 from wagtail_flows.engine.steps import Effects
 from wagtail_flows.flows import conditions
+from wagtail_flows.flows.describe import describe, lower_first
 from wagtail_flows.models import Contact, Enrollment
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
 from wagtail_flows.models.flows import Reentry
@@ -25,17 +27,54 @@ from wagtail_flows.models.flows import Reentry
 
 def eligible(flow, contacts, now):
     """``contacts`` (a Contact queryset) narrowed to those who may start a run in ``flow``
-    now: the flow is live and within its dates, the entry conditions hold, no exit condition
-    does already (suppression at entry), re-entry allows."""
+    now: the flow is live and within its dates, the entry conditions hold, nothing keeps them
+    out at entry (``suppressed_q``), re-entry allows."""
     if not flow.open_for_entry(now):
         return contacts.none()
     contacts = contacts.filter(
         conditions.to_q(flow.entry_conditions, match=flow.entry_match, now=now)
     )
-    if list(flow.exit_conditions):
-        contacts = contacts.exclude(conditions.to_q(flow.exit_conditions, match="any", now=now))
+    suppressed = suppressed_q(flow, now)
+    if suppressed is not None:
+        contacts = contacts.exclude(suppressed)
     kept_out = flow.kept_out_by_reentry(now)
     return contacts if kept_out is None else contacts.exclude(kept_out)
+
+
+# --- suppression at entry -------------------------------------------------------------------
+# Two lists keep a contact out when they try to enter, whatever the way in (an event, a
+# time-based trigger, a manual or scheduled enrollment): the flow's "never enter if" list,
+# checked at entry only, and its exit conditions — one that already holds would end the run
+# at its first step anyway, after the first email. Any one condition of either keeps them
+# out. ``suppressed_q`` says it for many contacts (a database filter), ``kept_out_at_entry``
+# for one, with the reason (the tester shows it).
+
+SUPPRESSING = (
+    ("never_enter_if", "never enter if"),
+    ("exit_conditions", "already meets an exit condition:"),
+)
+
+
+def suppressed_q(flow, now):
+    """A ``Q`` over ``Contact`` of those kept out at entry, or None when nothing keeps anyone
+    out (no "never enter if" and no exit condition)."""
+    kept_out = None
+    for field, _words in SUPPRESSING:
+        stream = getattr(flow, field)
+        if list(stream):
+            q = conditions.to_q(stream, match="any", now=now)
+            kept_out = q if kept_out is None else kept_out | q
+    return kept_out
+
+
+def kept_out_at_entry(flow, contact, now, context=None):
+    """Why ``contact`` may not enter ``flow`` now, e.g. "never enter if has tag “dormant”"
+    (the first condition that holds), or "" when nothing keeps them out."""
+    for field, words in SUPPRESSING:
+        for child in getattr(flow, field):
+            if conditions.evaluate([child], contact, match="any", now=now, context=context):
+                return f"{words} {lower_first(describe(child))}"
+    return ""
 
 
 def eligible_ids(flow, contact_ids, now):

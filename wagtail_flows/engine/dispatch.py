@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from wagtail_flows import signals
 from wagtail_flows.engine import scoring
-from wagtail_flows.engine.bulk import new_run
+from wagtail_flows.engine.bulk import kept_out_at_entry, new_run
 from wagtail_flows.engine.steps import Effects
 from wagtail_flows.flows import conditions
 from wagtail_flows.flows.kinds import trigger_event_kinds
@@ -233,7 +233,8 @@ def enroll(
     enqueue=True,
 ):
     """Start ``contact``'s run through ``flow`` if the flow is live and within its dates,
-    the entry conditions hold and the re-entry policy allows it; else None.
+    the entry conditions hold, nothing keeps them out at entry ("never enter if", exit
+    conditions: ``bulk.kept_out_at_entry``) and the re-entry policy allows it; else None.
 
     ``enqueue=False`` enqueues no advance task (large audiences: the next sweep finds the
     run due, as its ``next_run_at`` is now). ``force`` skips the checks (the simulator
@@ -249,8 +250,8 @@ def enroll(
             flow.entry_conditions, contact, match=flow.entry_match, now=now, context=run_context
         ):
             return None
-        if exits_at_entry(flow, contact, now, run_context):
-            return None
+        if kept_out_at_entry(flow, contact, now, run_context):
+            return None  # "never enter if" or an exit condition holds already
     try:
         with transaction.atomic():
             if flow.reentry == Reentry.ALWAYS:
@@ -263,14 +264,6 @@ def enroll(
         effects.enqueue_advance(enrollment.pk)
     effects.signal(signals.contact_enrolled, enrollment=enrollment)
     return enrollment
-
-
-def exits_at_entry(flow, contact, now, context):
-    """Suppression at entry: a contact who already meets an exit condition never enters (an
-    exit condition would end their run at its first step anyway, after the first email)."""
-    return bool(list(flow.exit_conditions)) and conditions.evaluate(
-        flow.exit_conditions, contact, match="any", now=now, context=context
-    )
 
 
 def _restart_open_run(flow, contact, now, effects):

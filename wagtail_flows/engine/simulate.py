@@ -17,6 +17,7 @@ from taggit.models import Tag
 
 from wagtail_flows.engine import dispatch
 from wagtail_flows.engine.advance import Runner, claim_enrollment, release
+from wagtail_flows.engine.bulk import kept_out_at_entry
 from wagtail_flows.engine.steps import RecordingEffects
 from wagtail_flows.flows.describe import describe
 from wagtail_flows.flows.tree import tree_for
@@ -66,7 +67,9 @@ class _Rollback(Exception):
     pass
 
 
-def simulate(flow, contact=None, events=(), until=None, *, start=None, trigger=None):
+def simulate(
+    flow, contact=None, events=(), until=None, *, start=None, trigger=None, sample_tags=()
+):
     """The path ``contact`` (or a sample contact) would take through ``flow``.
 
     ``events``: ``SimEvent``s (or dicts with the same keys) that happen on the way, e.g. an
@@ -77,6 +80,7 @@ def simulate(flow, contact=None, events=(), until=None, *, start=None, trigger=N
     ignored), so that its context (an order, a form's answers) is there for the steps, as
     when the engine enrolls. Works for draft flows too. A contact already in the flow (an
     open run, and no ``trigger``) goes on from where they are, as the engine would take them.
+    ``sample_tags``: the tags the sample contact has (when no ``contact`` is given).
     """
     start = start or timezone.now()
     horizon = start + (until if isinstance(until, dt.timedelta) else DEFAULT_HORIZON)
@@ -86,7 +90,8 @@ def simulate(flow, contact=None, events=(), until=None, *, start=None, trigger=N
     path = []
     try:
         with signals_held(), transaction.atomic():
-            _Simulation(flow, contact, timeline, start, horizon, path).run(trigger)
+            simulation = _Simulation(flow, contact, timeline, start, horizon, path, sample_tags)
+            simulation.run(trigger)
             raise _Rollback()
     except _Rollback:
         pass
@@ -102,8 +107,9 @@ def _as_event(event, start):
 
 
 class _Simulation:
-    def __init__(self, flow, contact, timeline, start, horizon, path):
+    def __init__(self, flow, contact, timeline, start, horizon, path, sample_tags=()):
         self.flow = flow
+        self.sample_tags = sample_tags
         self.contact = contact
         self.timeline = list(timeline)
         self.clock = start
@@ -114,10 +120,12 @@ class _Simulation:
     def run(self, trigger=None):
         if self.flow.pk is None:
             self.flow.save()
-        self.contact = self.contact or _sample_contact()
+        self.contact = self.contact or _sample_contact(self.sample_tags)
         enrollment = None if trigger else self._open_run()
         if enrollment is None:
             enrollment = self._enroll(trigger)
+            if enrollment is None:
+                return  # kept out at entry (the path says why)
         elif not self._next(enrollment):
             return
         for _round in range(MAX_ROUNDS):
@@ -150,6 +158,12 @@ class _Simulation:
             flow=self.flow, contact=self.contact, status__in=OPEN_STATUSES
         ).update(status=EnrollmentStatus.EXITED)
         event = self._record(_as_event(trigger, self.clock)) if trigger else None
+        context = dispatch.event_context(event) if event else None
+        reason = kept_out_at_entry(self.flow, self.contact, self.clock, context)
+        if reason:  # "never enter if", or an exit condition that holds already
+            label = _("Would not enter: %(reason)s") % {"reason": reason}
+            self.path.append(PathStep(self.clock, "", "end", label, "not entered"))
+            return None
         return dispatch.enroll(
             self.flow, self.contact, event=event, now=self.clock, effects=self.effects, force=True
         )
@@ -272,7 +286,7 @@ def _held(reason):
     return "deferred"
 
 
-def _sample_contact():
+def _sample_contact(tags=()):
     contact = Contact(
         email="sample.contact@example.invalid",
         first_name="Sample",
@@ -281,4 +295,7 @@ def _sample_contact():
     )
     Contact.objects.filter(email=contact.email).delete()
     contact.save()
+    for name in tags:
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        TaggedContact.objects.get_or_create(content_object=contact, tag=tag)
     return contact

@@ -261,11 +261,21 @@ def choose_variant(variants, point):
 
 
 def run_split(ctx):
+    winner = decided_winner(ctx.flow, ctx.step)
+    if winner is not None:  # the automatic A/B winner (engine/ab_winner.py)
+        label = winner.label or winner.id
+        return Outcome("enter", outcome="variant", branch=label[:64], enter=winner.steps)
     variant = choose_variant(ctx.step.variants, split_point(ctx.enrollment, ctx.step.id))
     if variant is None:
         return Outcome("next", outcome="no variant")
     label = variant.label or variant.id
     return Outcome("enter", outcome="variant", branch=label[:64], enter=variant.steps)
+
+
+def decided_winner(flow, step):
+    """The split's decided winner, if a decision names a variant it still has."""
+    decision = (getattr(flow, "ab_decisions", None) or {}).get(step.id) or {}
+    return next((v for v in step.variants if v.id == decision.get("variant")), None)
 
 
 def run_exit(ctx):

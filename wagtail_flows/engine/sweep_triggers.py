@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.engine.timing import contact_timezone, site_timezone
+from wagtail_flows.flows.conditions.page_views import contacts_with_visits
 from wagtail_flows.models import Contact, Enrollment, Event, Message
 from wagtail_flows.models.contacts import EventKind
 from wagtail_flows.models.enrollments import OPEN_STATUSES, EnrollmentStatus
@@ -126,15 +127,11 @@ def find_engaged(flow, value, clock):
 
 
 def _frequent_visitors(min_visits, since):
-    return (
-        Event.objects.filter(
-            kind=EventKind.PAGE_VIEWED, contact__isnull=False, created_at__gte=since
-        )
-        .values("contact")
-        .annotate(views=Count("pk"))
-        .filter(views__gte=min_visits)
-        .values("contact")
+    """Contacts with ``min_visits`` visits (not page views: ``page_views``) since ``since``."""
+    views = Event.objects.filter(
+        kind=EventKind.PAGE_VIEWED, contact__isnull=False, created_at__gte=since
     )
+    return contacts_with_visits(views.order_by(), min_visits)
 
 
 def _email_rate_at_least(percent, emails, date_field):

@@ -6,6 +6,8 @@
 - abandoned carts become ``cart_abandoned`` events;
 - the time-based triggers ``inactive``, ``engagement`` and ``date_reached`` enroll the
   contacts they match, found with set-based queries;
+- contacts who entered or left a segment a live flow listens to enroll in that flow
+  (``segment_triggers``);
 - manual enrollments that stalled are resumed; email sends that never finished are marked.
 
 Every part does a bounded number of queries per batch, whatever the number of contacts.
@@ -21,7 +23,7 @@ from django.utils import timezone
 
 from wagtail_flows.conf import flows_settings
 from wagtail_flows.emails.delivery import mark_stale_sending
-from wagtail_flows.engine import scoring, sweep_triggers
+from wagtail_flows.engine import ab_winner, scoring, segment_triggers, sweep_triggers
 from wagtail_flows.engine.imports import resume_stalled_imports
 from wagtail_flows.engine.queue import (
     ADVANCE_BATCH_FUNC,
@@ -56,11 +58,13 @@ def run_sweep(now=None):
     flows = live_flows_with_sweep_triggers(clock)
     report["carts_abandoned"], carts_enrolled = emit_abandoned_carts(flows, clock, now)
     fired = sweep_triggers.fire(flows, clock, advance_now=now)
+    fired.update(segment_triggers.fire(flows, clock, advance_now=now))  # enters/leaves a segment
     report["enrolled"] = {"cart_abandoned": carts_enrolled, **fired}
     report["ended_flows_exited"] = finish_ended_flows(clock)
     report["jobs_started"] = start_scheduled_jobs(clock)
     report["jobs_resumed"] = resume_stalled_jobs(clock)
     report["scores_decayed"] = scoring.decay(clock)  # engine/scoring.py
+    report["ab_winners"] = ab_winner.decide(clock)  # engine/ab_winner.py
     report["imports_resumed"] = resume_stalled_imports(clock)
     report.update(email_housekeeping(clock))
     return report

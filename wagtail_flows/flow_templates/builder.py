@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from wagtail.log_actions import log
 from wagtail.models import Page, Site
 
-from wagtail_flows.flow_templates.spec import HOME, E, L, Or, P, When
+from wagtail_flows.flow_templates.spec import HOME, E, Each, L, Or, P, When
 from wagtail_flows.models import ContactList, EmailLibraryPage, EmailPage, Flow
 
 _DROP = object()
@@ -91,6 +91,17 @@ def _clean_text(param, value):
     return str(value).strip()[:100]
 
 
+def _clean_skus(param, value):
+    """Product SKUs, comma-separated (or a list): each as the shop sends it, at most 20."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    skus = list(dict.fromkeys(str(sku).strip() for sku in items if str(sku).strip()))
+    if len(skus) > 20:
+        raise ValidationError(f"{param.label}: give at most 20 products.")
+    if any(len(sku) > 100 for sku in skus):
+        raise ValidationError(f"{param.label}: a SKU has at most 100 characters.")
+    return skus or None
+
+
 def _clean_emails(param, value):
     addresses = [a.strip() for a in str(value).split(",") if a.strip()]
     for address in addresses:
@@ -127,6 +138,7 @@ CLEANERS = {
     "percent": _clean_percent,
     "text": _clean_text,
     "emails": _clean_emails,
+    "skus": _clean_skus,
     "page": _clean_page,
     "form_page": _clean_page,
     "document": _clean_document,
@@ -159,13 +171,20 @@ class Resolver:
         if data is HOME:
             return None if self.dry else home_page().pk
         if isinstance(data, list | tuple):
-            return [item for item in map(self, data) if item is not _DROP]
+            return [item for item in self._items(data) if item is not _DROP]
         if isinstance(data, dict):
             resolved = {key: self(value) for key, value in data.items()}
             if {"type", "value"} <= resolved.keys():
                 resolved["id"] = str(uuid.uuid4())
             return resolved
         return data
+
+    def _items(self, data):
+        for item in data:
+            if isinstance(item, Each):
+                yield from (self(item.make(value)) for value in self.params.get(item.param) or ())
+            else:
+                yield self(item)
 
     def contact_list(self, name):
         if self.dry or not name:
@@ -324,7 +343,7 @@ def create_email(library, template, spec, resolve, user=None):
 
 # --- the flow --------------------------------------------------------------------------------
 
-STREAMS = ("triggers", "steps", "entry_conditions", "goal", "exit_conditions")
+STREAMS = ("triggers", "steps", "entry_conditions", "never_enter_if", "goal", "exit_conditions")
 
 
 def flow_from(template, resolve, params):

@@ -11,7 +11,9 @@ from wagtail_flows.flow_templates.spec import (
     button,
     coupon,
     did_event,
+    each,
     email,
+    has_ordered,
     heading,
     products,
     send,
@@ -146,15 +148,25 @@ UPSELL = FlowTemplate(
     group="commerce",
     description=(
         "A week after someone buys a given product they get recommendations of products that "
-        "go well with it."
+        "go well with it. Name the recommended products and nobody who already has one is "
+        "sent the recommendation; buying one meanwhile ends the run as converted."
     ),
     params=(
         sku_param("Bought product (SKU)"),
         Param("wait_days", "Wait (days)", "int", default=7),
+        Param(
+            "recommended_skus",
+            "Recommended products (SKU, optional)",
+            "skus",
+            help_text="Separated by commas, as your shop sends them. Who has ordered one of "
+            "them never enters; ordering one during the wait is the flow's goal.",
+        ),
     ),
     triggers=(order_placed(P("sku")),),
+    never_enter_if=(each("recommended_skus", lambda sku: has_ordered(sku=sku)),),
+    goal=(each("recommended_skus", lambda sku: has_ordered(sku=sku)),),
+    fields={"reentry": "after_exit", "goal_match": "any"},
     steps=(wait(P("wait_days")), send("recommend")),
-    fields={"reentry": "after_exit"},
     emails=(
         email(
             "recommend",

@@ -16,8 +16,10 @@ from wagtail_flows.flow_templates.spec import (
     email,
     exit_flow,
     form_answer,
+    group,
     has_tag,
     heading,
+    in_list,
     notify,
     quote,
     score_at_least,
@@ -252,6 +254,8 @@ SUPER_LEAD = FlowTemplate(
             last_emails=P("last_emails"),
         ),
     ),
+    # Sales already knows customers, and a contact already in "Super leads" was passed on.
+    never_enter_if=(stage_is("customer"), stage_is("evangelist"), in_list("Super leads")),
     steps=(
         add_to_list("Super leads"),
         send("personal"),
@@ -352,15 +356,30 @@ EVANGELIST = FlowTemplate(
     title="Evangelist / advocacy",
     group="engagement",
     description=(
-        "Your most engaged customers (frequent visits and clicks) join the “Evangelists” list "
-        "and are invited to review you and share."
+        "Your most engaged customers — frequent visits, clicks in your emails or forms sent — "
+        "join the “Evangelists” list and are invited to review you and share."
     ),
     params=(
         Param("min_visits", "Site visits at least", "int", default=5),
+        Param("min_clicks", "Or clicks in emails at least", "int", default=3),
+        Param("min_forms", "Or forms submitted at least", "int", default=2),
         Param("within_days", "Within (days)", "int", default=30),
     ),
-    triggers=(engagement(P("min_visits"), P("within_days"), click_rate=30),),
-    entry_conditions=(stage_is("customer"),),
+    # Each kind of activity is a moment to look; the entry conditions say who qualifies.
+    triggers=(
+        engagement(P("min_visits"), P("within_days")),
+        block("email_engaged", engagement="clicked", email=None),
+        block("form_submitted", form_page=None),
+    ),
+    entry_conditions=(
+        stage_is("customer"),
+        group(
+            did_event("page_viewed", min_count=P("min_visits"), within_days=P("within_days")),
+            did_event("link_clicked", min_count=P("min_clicks"), within_days=P("within_days")),
+            did_event("form_submitted", min_count=P("min_forms"), within_days=P("within_days")),
+            match="any",
+        ),
+    ),
     steps=(add_to_list("Evangelists"), set_stage("evangelist"), send("review")),
     emails=(
         email(

@@ -16,6 +16,7 @@ from wagtail_flows.flow_templates.spec import (
     did_event,
     email,
     form_answer,
+    has_tag,
     heading,
     quote,
     remove_from_list,
@@ -31,7 +32,13 @@ def back_to_active():
 
 
 def engaged_again():
-    return [clicked_email(within_days=7), did_event("page_viewed", within_days=7)]
+    """Any sign of life this week: a click in an email, a visit, a form sent (opens are
+    left out: mail privacy features fake them)."""
+    return [
+        clicked_email(within_days=7),
+        did_event("page_viewed", within_days=7),
+        did_event("form_submitted", within_days=7),
+    ]
 
 
 RE_ENGAGEMENT = FlowTemplate(
@@ -40,14 +47,16 @@ RE_ENGAGEMENT = FlowTemplate(
     group="retention",
     description=(
         "Contacts with no visit, form, open or click for 90 days move to the “Inactive” list "
-        "and get an offer. If they come back they return to “Active”; if not, a last-chance "
-        "email follows and they are tagged “dormant” so other flows can leave them alone."
+        "and get an offer. If they come back (a click, a visit or a form) they return to "
+        "“Active”; if not, a last-chance email follows and they are tagged “dormant” so other "
+        "flows can leave them alone. A contact tagged “dormant” is never re-targeted."
     ),
     params=(
         Param("days", "Inactive for (days)", "int", default=90),
         Param("coupon_code", "Comeback code", "text", default="MISSYOU20", required=True),
     ),
     triggers=(block("inactive", days=P("days"), activity="any"),),
+    never_enter_if=(has_tag("dormant"),),
     steps=(
         add_to_list("Inactive"),
         remove_from_list("Active"),

@@ -9,7 +9,9 @@ markers stand for what only exists when the template is used:
 - ``HOME``: the default site's home page (for email buttons).
 
 ``Or((P("page"), HOME))`` is the first that resolves to something.
-A block wrapped in ``when("param", block)`` is left out when that parameter is empty.
+A block wrapped in ``when("param", block)`` is left out when that parameter is empty;
+``each("param", make)`` in a stream stands for one block per item of a list parameter
+(``make(item)`` gives the block), none when it is empty.
 """
 
 from dataclasses import dataclass, field
@@ -63,9 +65,20 @@ def when(param, block):
 
 
 @dataclass(frozen=True)
+class Each:
+    param: str
+    make: object  # item -> block
+
+
+def each(param, make):
+    return Each(param, make)
+
+
+@dataclass(frozen=True)
 class Param:
     """Something the template asks for. ``kind``: page, form_page, document, text, int,
-    percent (1–100), emails (comma-separated addresses)."""
+    percent (1–100), emails (comma-separated addresses), skus (comma-separated product
+    SKUs, a list)."""
 
     name: str
     label: str
@@ -95,6 +108,7 @@ class FlowTemplate:
     params: tuple = ()
     emails: tuple = ()
     entry_conditions: tuple = ()
+    never_enter_if: tuple = ()  # any one keeps a contact out, at entry only
     goal: tuple = ()
     exit_conditions: tuple = ()
     fields: dict = field(default_factory=dict)  # other Flow fields: reentry, kind, …
@@ -213,6 +227,16 @@ def stage_is(stage):
 
 def in_list(name):
     return block("in_list", list=L(name))
+
+
+def group(*conditions, match="all"):
+    """Conditions with their own all / any, inside a list of conditions (nests 3 deep)."""
+    return block("group", match=match, conditions=list(conditions))
+
+
+def none_of(*conditions):
+    """Holds when none of ``conditions`` holds ("not")."""
+    return block("none_of", conditions=list(conditions))
 
 
 def prop(name, operator, value=""):

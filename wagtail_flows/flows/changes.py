@@ -1,8 +1,9 @@
 """What changed between two versions of a flow, in the marketer's words, side by side.
 
 ``flow_changes(published, draft)`` compares what decides who is emailed and when — kind,
-triggers, entry and exit conditions, goal, timing — and ``step_changes`` the steps, matched by
-block id (the id a contact's run is at): added, removed, changed or unchanged.
+triggers, entry conditions and "never enter if", exit conditions, goal, timing — and
+``step_changes`` the steps, matched by block id (the id a contact's run is at): added,
+removed, changed or unchanged.
 """
 
 import json
@@ -68,6 +69,7 @@ def flow_changes(published, draft):
             lambda f: [describe_conditions(f.entry_conditions, f.entry_match)],
             ("entry_conditions", "entry_match"),
         ),
+        _section("Never enters if", published, draft, _never_enters, ("never_enter_if",)),
         _section("Re-entry", published, draft, _reentry, ("reentry", "reentry_days")),
         _section("Goal", published, draft, _goal, ("goal", "goal_match")),
         _section("Exit when", published, draft, _exits, ("exit_conditions",)),
@@ -143,6 +145,10 @@ def _reentry(flow):
 
 def _goal(flow):
     return [describe_conditions(flow.goal, flow.goal_match)] if flow.goal else ["No goal"]
+
+
+def _never_enters(flow):
+    return [describe(child) for child in flow.never_enter_if] or ["No one kept out"]
 
 
 def _exits(flow):

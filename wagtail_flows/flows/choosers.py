@@ -1,4 +1,4 @@
-"""Admin chooser modals for contact lists and collections, used by the flow blocks.
+"""Admin chooser modals for contact lists, segments and collections, used by the flow blocks.
 
 Wagtail's ``ChooserViewSet`` gives a modal chooser and a ``ChooserBlock`` for any model,
 without registering it as a snippet; the widget renders without a database query, so the
@@ -9,7 +9,9 @@ model's own permission on every view of the modal (choose, results, chosen, crea
 chooser names every list (and may create one), so it needs the permission to see lists, as
 the Lists listing does; the collection chooser offers only the collections the user may
 manage or choose documents from (Wagtail's collection and document permission policies), and
-refuses a user with none.
+refuses a user with none. The segment chooser (the "enters / leaves a segment" triggers)
+names segments only, no contact: whoever may see segments or edit flows may use it; it
+creates none (a segment's conditions are built on its own screen).
 """
 
 from django.db.models import Q
@@ -38,6 +40,30 @@ class ContactListChooserViewSet(ChooserViewSet):
         """Every view of the modal (choose, search, chosen, create): a user without the
         permission is sent to the dashboard, or gets a 403 for the modal's own requests."""
         return user_passes_test(may_see_lists)(super().construct_view(view_class, **kwargs))
+
+
+SEGMENT_CHOOSE_PERMISSIONS = (
+    "wagtail_flows.view_segment",
+    "wagtail_flows.change_segment",
+    "wagtail_flows.add_flow",
+    "wagtail_flows.change_flow",
+)
+
+
+def may_choose_segments(user):
+    """See segments, or edit flows (a segment's name is no personal data)."""
+    return any(user.has_perm(permission) for permission in SEGMENT_CHOOSE_PERMISSIONS)
+
+
+class SegmentChooserViewSet(ChooserViewSet):
+    model = "wagtail_flows.Segment"
+    icon = "crosshairs"
+    choose_one_text = _("Choose a segment")
+    choose_another_text = _("Choose another segment")
+    edit_item_text = _("Edit this segment")
+
+    def construct_view(self, view_class, **kwargs):
+        return user_passes_test(may_choose_segments)(super().construct_view(view_class, **kwargs))
 
 
 COLLECTION_ACTIONS = ("add", "change", "delete", "view")  # managing the collection itself
@@ -127,6 +153,9 @@ class CollectionChooserViewSet(ChooserViewSet):
 contact_list_chooser = ContactListChooserViewSet(
     "wagtail_flows_list_chooser", url_prefix="flows/choose-list"
 )
+segment_chooser = SegmentChooserViewSet(
+    "wagtail_flows_segment_chooser", url_prefix="flows/choose-segment"
+)
 collection_chooser = CollectionChooserViewSet(
     "wagtail_flows_collection_chooser", url_prefix="flows/choose-collection"
 )
@@ -134,4 +163,4 @@ collection_chooser = CollectionChooserViewSet(
 
 def chooser_viewsets():
     """The ``register_admin_viewset`` hook (registered in hooks.py)."""
-    return [contact_list_chooser, collection_chooser]
+    return [contact_list_chooser, segment_chooser, collection_chooser]

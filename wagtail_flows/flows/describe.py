@@ -25,6 +25,17 @@ def describe_conditions(stream, match="all"):
     return (" and " if match != "any" else " or ").join(parts)
 
 
+def describe_never_enter_if(stream):
+    """ "Never enters if has tag “dormant” or in list “Staff”" ("" for an empty list)."""
+    parts = [lower_first(describe(child)) for child in stream or ()]
+    return "Never enters if " + " or ".join(parts) if parts else ""
+
+
+def lower_first(text):
+    """A description inside a sentence: "has tag “dormant”" (names keep their case)."""
+    return text[:1].lower() + text[1:]
+
+
 def _unpack(child):
     if isinstance(child, tuple):
         return child
@@ -55,19 +66,34 @@ def _within(value):
     return f" within {amount(days, 'days')}" if days else ""
 
 
+def page_type_label(key, plural=False):
+    from wagtail_flows.flows.blocks.page_types import page_type_label as label
+
+    return label(key, plural=plural)
+
+
 def _page_part(value, field="page"):
     page = value.get(field)
+    kind = value.get("page_type")
     if page is None:
-        return "any page"
+        return f"any {page_type_label(kind)}" if kind else "any page"
     suffix = " or a page below it" if value.get("include_descendants") else ""
-    return quoted(page) + suffix
+    only = f" (only {page_type_label(kind, plural=True)})" if kind else ""
+    return quoted(page) + suffix + only
+
+
+def _views(count, visits):
+    """How many times (" 3 times"), or in how many visits (" in 3 visits")."""
+    if visits and (count or 1) > 1:
+        return f" in {count} visits"
+    return _times(count)
 
 
 # --- triggers -----------------------------------------------------------------------------
 
 
 def _t_page_viewed(v):
-    return f"Views {_page_part(v)}{_times(v.get('min_views'))}{_within(v)}"
+    return f"Views {_page_part(v)}{_views(v.get('min_views'), v.get('count_visits'))}{_within(v)}"
 
 
 def _t_document(v):
@@ -94,6 +120,16 @@ def _t_order(v):
 
 def _t_list(v):
     return f"Joins {quoted(v['list'])}" if v.get("list") is not None else "Joins any list"
+
+
+def _t_segment(verb):
+    def describe_segment(v):
+        segment = v.get("segment")
+        if segment is None:
+            return f"{verb} a segment (none chosen)"
+        return f"{verb} the segment {quoted(segment)}"
+
+    return describe_segment
 
 
 def _t_tag(v):
@@ -149,6 +185,15 @@ def _t_custom(v):
     return f"Custom event “{v['name']}”" if v.get("name") else "Any custom event"
 
 
+def _t_property_changed(v):
+    text = f"Property {(v.get('name') or '').strip() or '(none named)'} changes"
+    if v.get("from_value"):
+        text += f" from “{v['from_value']}”"
+    if v.get("to_value"):
+        text += f" to “{v['to_value']}”"
+    return text
+
+
 # --- conditions ---------------------------------------------------------------------------
 
 
@@ -192,11 +237,12 @@ def _c_form_answer(v):
 def _c_did_event(v):
     label = str(dict(EventKind.choices).get(v.get("kind"), v.get("kind"))).lower()
     text = f"Did “{v['name']}”" if v.get("name") else f"Had {label}"
-    if v.get("page") is not None:
+    if v.get("page") is not None or v.get("page_type"):
         text += f" on {_page_part(v)}"
     if v.get("sku"):
         text += f" with {v['sku']}"
-    return text + _times(v.get("min_count")) + _within(v)
+    visits = v.get("count_visits") and v.get("kind") == EventKind.PAGE_VIEWED
+    return text + _views(v.get("min_count"), visits) + _within(v)
 
 
 def _c_email(verb):
@@ -214,6 +260,23 @@ def _c_has_ordered(v):
     if v.get("sku"):
         text += f" {v['sku']}"
     return text + _within(v)
+
+
+def _c_group(v):
+    """A group in brackets, "(Score at least 50 or In list “X”)", keeps and/or readable."""
+    stream = list(v.get("conditions") or ())
+    if not stream:
+        return "(no conditions)"
+    return f"({describe_conditions(stream, v.get('match') or 'all')})"
+
+
+def _c_none_of(v):
+    stream = list(v.get("conditions") or ())
+    if not stream:
+        return "Not (no conditions)"
+    if len(stream) == 1:
+        return f"Not: {describe(stream[0])}"
+    return f"None of ({describe_conditions(stream, 'any')})"
 
 
 # --- steps --------------------------------------------------------------------------------
@@ -260,7 +323,12 @@ def _s_split(v):
         f"{x.get('label') or chr(65 + i)} {round(100 * max(x.get('weight') or 0, 0) / total)}%"
         for i, x in enumerate(variants)
     ]
-    return "Split: " + (", ".join(parts) or "no variants")
+    text = "Split: " + (", ".join(parts) or "no variants")
+    metric = AUTO_WINNER_WORDS.get(v.get("auto_winner") or "")
+    return f"{text}; picks the winner on {metric}" if metric else text
+
+
+AUTO_WINNER_WORDS = {"opened": "opens", "clicked": "clicks", "converted": "the goal"}
 
 
 def _s_list(verb, prep):
@@ -287,6 +355,8 @@ DESCRIBERS = {
     "order_placed": _t_order,
     "cart_abandoned": lambda v: f"Leaves a cart for {amount(v.get('after_hours'), 'hours')}",
     "list_joined": _t_list,
+    "segment_entered": _t_segment("Enters"),
+    "segment_left": _t_segment("Leaves"),
     "tag_added": _t_tag,
     "stage_changed": _t_stage,
     "score_reached": lambda v: f"Score reaches {v.get('threshold') or 0}",
@@ -296,6 +366,7 @@ DESCRIBERS = {
     "date_reached": _t_date,
     "email_engaged": _t_email,
     "custom_event": _t_custom,
+    "property_changed": _t_property_changed,
     "manual": lambda v: "Enrolled by hand",
     "in_list": _c_in_list,
     "has_tag": lambda v: f"Has tag “{v['tag']}”" if v.get("tag") else "Has any tag",
@@ -309,6 +380,8 @@ DESCRIBERS = {
     "clicked_email": _c_email("Clicked in"),
     "has_ordered": _c_has_ordered,
     "is_subscribed": lambda v: "Subscribed to marketing email",
+    "group": _c_group,
+    "none_of": _c_none_of,
     "send_email": _s_send,
     "wait": _s_wait,
     "wait_until": _s_wait_until,

@@ -2,13 +2,25 @@
 
 Read from the block types alone (a StreamValue, raw stream JSON or ``(type, value)`` pairs),
 so the listening index, dispatch and validation need no database and no parsing.
-Sweep triggers (``cart_abandoned``, ``inactive``, ``engagement``, ``date_reached``) are
-detected by the sweep, not by events, and ``manual`` by a person: they listen to no kind.
+Sweep triggers (``cart_abandoned``, ``inactive``, ``engagement``, ``date_reached``,
+``segment_entered``, ``segment_left``) are detected by the sweep, not by events, and
+``manual`` by a person: they listen to no kind.
 """
 
 from wagtail_flows.vocabulary import EventKind
 
-SWEEP_TRIGGERS = frozenset({"cart_abandoned", "inactive", "engagement", "date_reached"})
+SWEEP_TRIGGERS = frozenset(
+    {
+        "cart_abandoned",
+        "inactive",
+        "engagement",
+        "date_reached",
+        "segment_entered",
+        "segment_left",
+    }
+)
+# Fired when a contact enters or leaves the segment they name (engine/segment_triggers.py).
+SEGMENT_TRIGGERS = frozenset({"segment_entered", "segment_left"})
 
 EVENT_KINDS = {
     "page_viewed": {EventKind.PAGE_VIEWED.value},
@@ -22,6 +34,7 @@ EVENT_KINDS = {
     "email_engaged": {EventKind.EMAIL_OPENED.value, EventKind.LINK_CLICKED.value},
     "custom_event": {EventKind.CUSTOM.value},
     "grade_becomes": {EventKind.GRADE_CHANGED.value},
+    "property_changed": {EventKind.PROPERTY_CHANGED.value},
 }
 
 CHANGED_BY = {
@@ -33,9 +46,11 @@ CHANGED_BY = {
     "opened_email": {EventKind.EMAIL_OPENED.value},
     "clicked_email": {EventKind.LINK_CLICKED.value},
     "has_ordered": {EventKind.ORDER_PLACED.value},
-    "property": set(),
+    "property": {EventKind.PROPERTY_CHANGED.value},
     "is_subscribed": set(),
 }
+# ``group`` and ``none_of`` listen to the kinds of the conditions they hold (a NOT can also
+# become true when a tag or list membership goes: the next event or sweep then rechecks it).
 
 
 def trigger_event_kinds(block_type):
@@ -47,7 +62,9 @@ def conditions_event_kinds(stream):
     """Event kinds that can make these conditions become true (goals and exits listen)."""
     kinds = set()
     for block_type, value in _pairs(stream):
-        if block_type == "did_event":
+        if block_type in ("group", "none_of"):
+            kinds |= conditions_event_kinds(value.get("conditions"))
+        elif block_type == "did_event":
             kinds.add(value.get("kind"))
         else:
             kinds |= CHANGED_BY.get(block_type, set())

@@ -8,7 +8,8 @@ Event fields read (as recorded by capture): ``page`` for page views, form submis
 email opens/clicks; ``object_id`` = document id, list id or message id; ``data["collection_id"]``
 of a download; ``value`` = order total; ``data["to"]``/``data["delta"]`` of a score change;
 ``data["items"][i]["sku"]`` of an order; ``name`` = tag, stage or custom event name;
-``data["from"]``/``data["to"]`` of a grade change.
+``data["from"]``/``data["to"]`` of a grade change or of a property change (``name`` = the
+property's key, see ``property_changes``); ``data["visit"]`` of a page view (``page_views``).
 """
 
 from datetime import timedelta
@@ -16,7 +17,13 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from wagtail_flows.flows.conditions.page_views import (
+    count_visits,
+    filter_page_type,
+    page_is_of_type,
+)
 from wagtail_flows.flows.kinds import EVENT_KINDS
+from wagtail_flows.flows.property_changes import property_changed_matches
 from wagtail_flows.models.contacts import Event, EventKind
 
 
@@ -48,6 +55,9 @@ def _page_viewed(value, event):
     include = bool(value.get("include_descendants"))
     if not _page_matches(page, include, event):
         return False
+    page_type = value.get("page_type")
+    if page_type and not page_is_of_type(event.page, page_type):
+        return False
     min_views = value.get("min_views") or 1
     if min_views <= 1:
         return True
@@ -61,6 +71,9 @@ def _page_viewed(value, event):
         views = views.filter(
             Q(page__path__startswith=page.path) if include else Q(page_id=page.pk)
         )
+    views = filter_page_type(views, page_type)
+    if value.get("count_visits"):
+        return count_visits(views) >= min_views
     return views.count() >= min_views
 
 
@@ -175,4 +188,5 @@ MATCHERS = {
     "email_engaged": _email_engaged,
     "custom_event": _named("name"),
     "grade_becomes": _grade_becomes,
+    "property_changed": property_changed_matches,
 }

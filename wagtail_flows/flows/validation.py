@@ -19,9 +19,22 @@ from wagtail.blocks import (
     StructBlockValidationError,
 )
 
-from wagtail_flows.flows.blocks import ConditionsBlock, StepsBlock, TriggersBlock
+from wagtail_flows.flows.blocks import (
+    GROUP_CONDITION_TYPES,
+    ConditionsBlock,
+    StepsBlock,
+    TriggersBlock,
+)
+from wagtail_flows.flows.kinds import SEGMENT_TRIGGERS
 
-STREAM_FIELDS = ("triggers", "entry_conditions", "steps", "goal", "exit_conditions")
+STREAM_FIELDS = (
+    "triggers",
+    "entry_conditions",
+    "never_enter_if",
+    "steps",
+    "goal",
+    "exit_conditions",
+)
 
 
 # Checks that need more than the flows know (the emails' sender check): registered at app
@@ -41,6 +54,7 @@ def activation_errors(flow):
     checks = (
         ("triggers", _triggers_error),
         ("entry_conditions", _conditions_error),
+        ("never_enter_if", _conditions_error),
         ("steps", _steps_error),
         ("goal", _conditions_error),
         ("exit_conditions", _conditions_error),
@@ -202,6 +216,10 @@ def _trigger_fields(child):
     kind = child.block_type
     if kind == "custom_event" and not v.get("name"):
         return {"name": "Give the custom event's name."}
+    if kind == "property_changed" and (problem := _watched_property_problem(v.get("name"))):
+        return {"name": problem}
+    if kind in SEGMENT_TRIGGERS and v.get("segment") is None:
+        return {"segment": "Choose a segment."}  # none chosen, or it was deleted
     by_property = v.get("date_source") == "property"
     if kind == "date_reached" and by_property and not v.get("property_name"):
         return {"property_name": "Name the contact's date property."}
@@ -209,6 +227,24 @@ def _trigger_fields(child):
     if kind == "engagement" and not any(thresholds):
         return {"min_visits": "Set a number of visits, an open rate or a click rate."}
     return {}
+
+
+def _watched_property_problem(name):
+    """Why a "Property changed" trigger cannot watch ``name`` (None if it can): a contact
+    field's changes are no property changes (read by name: no import of the models here)."""
+    from django.apps import apps
+
+    name = (name or "").strip()
+    if not name:
+        return "Name the property to watch."
+    contact = apps.get_model("wagtail_flows", "Contact")
+    fields = {f.name for f in contact._meta.get_fields() if f.concrete or f.many_to_many}
+    if name.lower() in fields | {"full_name", "tags", "lists"}:
+        return (
+            f"“{name}” is a contact field, not a property: its changes start no flow "
+            "(the stage and the score have triggers of their own)."
+        )
+    return None
 
 
 def _triggers_error(stream, path):
@@ -225,13 +261,42 @@ def _condition_fields(child):
     v = child.value or {}
     if child.block_type == "property" and _blank(v.get("name")):
         return {"name": "Name the property to compare."}
+    if child.block_type in GROUP_CONDITION_TYPES:
+        return _group_fields(child.block_type, v)
+    return {}
+
+
+def _group_fields(block_type, v):
+    if block_type == "group" and v.get("match") not in ("all", "any"):
+        return {"match": "Choose whether all or any of the group's conditions must hold."}
+    if not list(v.get("conditions") or ()):
+        noun = "group" if block_type == "group" else "“Not”"
+        return {"conditions": f"Add a condition to this {noun}, or remove it."}
     return {}
 
 
 def _conditions_error(stream, path):
     walk = _Walk(path)
-    block_errors = _struct_errors(stream, _condition_fields, walk, ConditionsBlock(), "Condition")
+    block_errors = _condition_stream_errors(stream, walk, path)
     return _stream_error(block_errors, [], walk.messages)
+
+
+def _condition_stream_errors(stream, walk, path):
+    """Errors of each condition, looking into groups and NOTs at every depth."""
+    block = ConditionsBlock()
+    block_errors = {}
+    for index, child in enumerate(stream or ()):
+        where = f"{path} › Condition {_position(index, child, block)}"
+        problems = _condition_fields(child)
+        nested = {}
+        if child.block_type in GROUP_CONDITION_TYPES:
+            inner = _condition_stream_errors((child.value or {}).get("conditions"), walk, where)
+            if inner:
+                nested["conditions"] = StreamBlockValidationError(block_errors=inner)
+        if problems or nested:
+            errors = {f: walk.field(where, f, m) for f, m in problems.items()}
+            block_errors[index] = StructBlockValidationError(block_errors={**errors, **nested})
+    return block_errors
 
 
 def _struct_errors(stream, check, walk, block, noun):
@@ -331,9 +396,7 @@ def _check_branch(value, walk, where):
 
 
 def _branch_conditions_error(stream, walk, where):
-    inner = _Walk(f"{where} › Conditions")
-    errors = _struct_errors(stream, _condition_fields, inner, ConditionsBlock(), "Condition")
-    walk.messages.extend(inner.messages)
+    errors = _condition_stream_errors(stream, walk, f"{where} › Conditions")
     return StreamBlockValidationError(block_errors=errors) if errors else None
 
 

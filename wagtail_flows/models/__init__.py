@@ -18,5 +18,5 @@ from wagtail_flows.models.jobs import EnrollmentJob  # noqa: F401  (engine-ops)
 from wagtail_flows.models.messages import Message  # noqa: F401
 from wagtail_flows.models.properties import ContactProperty, PropertyValue  # noqa: F401
 from wagtail_flows.models.scoring import ScoringRule, ScoringSettings  # noqa: F401
-from wagtail_flows.models.segments import Segment  # noqa: F401
+from wagtail_flows.models.segments import Segment, SegmentMember  # noqa: F401
 from wagtail_flows.models.sender import SenderSettings  # noqa: F401

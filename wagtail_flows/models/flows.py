@@ -65,6 +65,15 @@ class Flow(FlowVersionsMixin):
         verbose_name=_("exit conditions"),
         help_text=_("When any of these is met, the contact's run ends as exited."),
     )
+    never_enter_if = StreamField(
+        ConditionsBlock(),
+        blank=True,
+        verbose_name=_("never enter if"),
+        help_text=_(
+            "A contact who meets any of these never enters (checked at entry only; exit "
+            "conditions also end a run under way)."
+        ),
+    )
     reentry = models.CharField(
         _("re-entry"), max_length=16, choices=Reentry.choices, default=Reentry.NEVER
     )
@@ -132,6 +141,9 @@ class Flow(FlowVersionsMixin):
     # Why the flow paused when no person paused it (the deliverability brake), shown until a
     # person resumes it; the brake then counts only messages sent since.
     pause_reason = models.CharField(max_length=500, blank=True)
+    # Automatic A/B winners, once per split step: {split block id: {"variant", "metric", "p",
+    # "decided_at", "figures"}} (engine/ab_winner.py). Of the flow, not of a version.
+    ab_decisions = models.JSONField(default=dict, blank=True, editable=False)
     brake_reset_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -326,6 +338,7 @@ FLOW_LOG_ACTIONS = (
     ("resume", _("Resume flow"), _("Resumed the flow")),
     ("archive", _("Archive flow"), _("Archived the flow")),
     ("duplicate", _("Duplicate flow"), _("Created as a copy of another flow")),
+    ("ab_winner", _("Pick A/B winner"), _("Picked the winner of an A/B split")),
 )
 
 

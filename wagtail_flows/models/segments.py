@@ -22,6 +22,9 @@ class Segment(models.Model):
     )
     conditions = StreamField(ConditionsBlock(), blank=True, verbose_name=_("conditions"))
     created_at = models.DateTimeField(default=timezone.now)
+    # When the sweep last stored who is in it (SegmentMember), for "enters/leaves a segment"
+    # triggers; null until a live flow first listens to the segment.
+    members_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("segment")
@@ -43,3 +46,21 @@ class Segment(models.Model):
         errors = validation.conditions_errors(self.conditions, "conditions")
         if errors:
             raise ValidationError(errors)
+
+
+class SegmentMember(models.Model):
+    """Who was in a segment at the sweep's last look: entering and leaving are the changes."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segments_in")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("segment member")
+        verbose_name_plural = _("segment members")
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "contact"], name="unique_segment_member")
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} in {self.segment_id}"

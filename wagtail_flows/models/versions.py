@@ -25,6 +25,7 @@ VERSIONED_FIELDS = (
     "triggers",
     "entry_match",
     "entry_conditions",
+    "never_enter_if",
     "reentry",
     "reentry_days",
     "steps",

@@ -164,7 +164,7 @@ def _enrollments(contact, limit, finder):
     )
     labels = StepLabels(runs)
     for run in runs:
-        title = _("Entered flow “%s”") % run.flow
+        title = _("Entered flow “%s”") % run.flow + _segment_reason(run.context)
         detail = run.get_status_display()
         if run.exit_reason:
             detail = f"{detail}: {run.exit_reason}"
@@ -173,6 +173,19 @@ def _enrollments(contact, limit, finder):
         entry = TimelineEntry(run.enrolled_at, "enrollment", title, detail, url, path)
         entry.now = _where_now(run, labels)
         yield entry
+
+
+SEGMENT_REASONS = {
+    "segment_entered": gettext_lazy(" on entering the segment “%s”"),
+    "segment_left": gettext_lazy(" on leaving the segment “%s”"),
+}
+
+
+def _segment_reason(context):
+    """The segment a run started for (engine/segment_triggers.py names it in the context)."""
+    context = context if isinstance(context, dict) else {}
+    reason = SEGMENT_REASONS.get(context.get("trigger"))
+    return reason % context.get("segment", "") if reason and context.get("segment") else ""
 
 
 def _path_step(step_run, label):

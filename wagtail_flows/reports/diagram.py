@@ -9,7 +9,7 @@ open their block in the form.
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from wagtail_flows.flows.describe import describe, describe_conditions
+from wagtail_flows.flows.describe import describe, describe_conditions, describe_never_enter_if
 from wagtail_flows.models import Enrollment
 from wagtail_flows.models.enrollments import OPEN_STATUSES
 
@@ -101,6 +101,13 @@ def _conditions(stream, match):
         return _("Conditions not complete yet")
 
 
+def _never_enters(stream):
+    try:
+        return describe_never_enter_if(stream)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+        return _("Never enters if: conditions not complete yet")
+
+
 def flow_diagram(flow, errors=None, editor=False):
     counts = waiting_counts(flow)
     flow_errors, block_errors = errors or ([], {})
@@ -113,6 +120,7 @@ def flow_diagram(flow, errors=None, editor=False):
             for child in flow.triggers
         ],
         "entry": _conditions(flow.entry_conditions, flow.entry_match),
+        "never": _never_enters(flow.never_enter_if),
         "starting": counts.get("", 0),
         "steps": step_nodes(flow.steps, counts, block_errors),
         "goal": _conditions(flow.goal, flow.goal_match),

@@ -6,7 +6,6 @@ cohort: the runs that *entered* the flow in the range, and everything that happe
 """
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -17,7 +16,6 @@ from django.db.models import (
     DateTimeField,
     Exists,
     ExpressionWrapper,
-    F,
     OuterRef,
     Q,
     Subquery,
@@ -29,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.ab_winner import decision_sentence, variant_counts
+from wagtail_flows.flows.abtest import enough_data, two_proportion_p_value  # noqa: F401
 from wagtail_flows.flows.describe import describe
 from wagtail_flows.flows.tree import FlowTree
 from wagtail_flows.models import Enrollment, Event, Message, StepRun
@@ -133,6 +133,7 @@ class SplitResult:
     variants: list = field(default_factory=list)
     verdict: str = ""
     winner: str = ""
+    decision: str = ""  # "Variant B won on clicks on 12 Dec 2026 (…)" once decided
 
 
 @dataclass
@@ -361,32 +362,7 @@ def _email_revenue(flow, since, until):
 
 def _variant_rows(flow, split_ids, since, until):
     """{(split id, variant label): counts} of the runs that went through each variant."""
-    if not split_ids:
-        return {}
-    clicked_after = Q(
-        enrollment__messages__clicks__gt=0,
-        enrollment__messages__created_at__gte=F("created_at"),
-    )
-    rows = (
-        StepRun.objects.filter(
-            _cohort(since, until, "enrollment__"),
-            enrollment__flow_id=flow.pk,
-            step_id__in=split_ids,
-        )
-        .exclude(outcome="failed")
-        .values("step_id", "branch")
-        .annotate(
-            entered=Count("enrollment", distinct=True),
-            converted=Count(
-                "enrollment",
-                filter=Q(enrollment__status=EnrollmentStatus.CONVERTED),
-                distinct=True,
-            ),
-            clicked=Count("enrollment", filter=clicked_after, distinct=True),
-        )
-        .order_by()
-    )
-    return {(r["step_id"], r["branch"]): r for r in rows}
+    return variant_counts(flow.pk, split_ids, _cohort(since, until, "enrollment__"))
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -405,7 +381,10 @@ def flow_report(flow, since=None, until=None):
     report.revenue = (money["revenue"] or Decimal("0")).quantize(CENTS)
     variants = _variant_rows(flow, [s.id for s in split_steps], since, until)
     metric = "converted" if len(flow.goal) else "clicked"
-    report.splits = [split_result(step, variants, metric) for step in split_steps]
+    decisions = getattr(flow, "ab_decisions", None) or {}
+    report.splits = [
+        split_result(step, variants, metric, decisions.get(step.id)) for step in split_steps
+    ]
     return report
 
 
@@ -457,8 +436,10 @@ def _fill_steps(report, flow, since, until):
 # --- A/B -----------------------------------------------------------------------------------
 
 
-def split_result(step, rows, metric):
+def split_result(step, rows, metric, decision=None):
     result = SplitResult(step.id, describe((step.type, step.value)), metric)
+    if decision:  # the automatic winner (engine/ab_winner.py): when and why
+        result.decision = decision_sentence(decision)
     for index, variant in enumerate(step.variants):
         row = rows.get((step.id, (variant.label or variant.id)[:64]), {})
         result.variants.append(
@@ -487,28 +468,6 @@ def compare_variants(result):
             variant.uplift = round(100 * ((x2 / n2) / (x1 / n1) - 1), 1)
         variant.p_value = two_proportion_p_value(n1, x1, n2, x2)
     result.verdict, result.winner = verdict(result)
-
-
-def two_proportion_p_value(n1, x1, n2, x2):
-    """Two-sided p-value of a two-proportion z-test (pooled), or None without data."""
-    if not n1 or not n2:
-        return None
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 1.0
-    z = abs(x2 / n2 - x1 / n1) / se
-    return 2 * (1 - 0.5 * (1 + math.erf(z / math.sqrt(2))))
-
-
-def enough_data(n1, x1, n2, x2):
-    """The minimum sample rule: each variant has AB_MIN_CONTACTS contacts, and with the pooled
-    rate p each would expect at least 5 successes and 5 failures (n·p ≥ 5, n·(1−p) ≥ 5)."""
-    minimum = flows_settings.AB_MIN_CONTACTS
-    if min(n1, n2) < minimum:
-        return False
-    pooled = (x1 + x2) / (n1 + n2)
-    return all(n * pooled >= 5 and n * (1 - pooled) >= 5 for n in (n1, n2))
 
 
 def verdict(result):

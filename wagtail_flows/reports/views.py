@@ -417,8 +417,15 @@ def tester_contact(params):
     return contact, ""
 
 
+def sample_tags(params):
+    """The tags the tester's sample contact has ("dormant, vip"), to try tag conditions."""
+    names = (name.strip()[:100] for name in (params.get("tags") or "").split(","))
+    return list(dict.fromkeys(name for name in names if name))[:10]
+
+
 @require_flow_view
 def tester_view(request, pk):
+    from wagtail_flows.engine import segment_triggers
     from wagtail_flows.engine.simulate import simulate
 
     flow = get_object_or_404(Flow, pk=pk)
@@ -435,13 +442,16 @@ def tester_view(request, pk):
         "rows": _form_rows(request.GET, errors),
         "errors": errors,
         "email": request.GET.get("email", ""),
+        "tags": request.GET.get("tags", ""),
         "may_see_contacts": sees_contacts,
         "recent_contacts": _recent_contacts() if sees_contacts else [],
         "urls": flow_urls(flow),
     }
     if run and not errors:
         contact, context["contact_error"] = tester_contact(request.GET)
-        path_steps = simulate(flow, contact=contact, events=events)
+        tags = () if contact else sample_tags(request.GET)
+        path_steps = simulate(flow, contact=contact, events=events, sample_tags=tags)
+        context["trigger_notes"] = segment_triggers.trigger_notes(flow, contact)
         context["contact"] = contact
         context["path"] = [_timeline_entry(flow, s, contact) for s in path_steps]
     return TemplateResponse(request, TEMPLATES + "tester.html", context)

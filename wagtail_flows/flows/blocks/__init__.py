@@ -1,0 +1,86 @@
+"""StreamField blocks: triggers, conditions and steps, one module each.
+
+The block type names (``page_viewed``, ``send_email``, ``branch`` …) and their field names are
+the public contract read by the engine, the admin and saved flows: rename nothing. Everything
+is importable from here.
+"""
+
+from wagtail_flows.flows.blocks.common import (  # noqa: F401
+    MATCH_CHOICES,
+    MAX_CONDITION_NESTING,
+    MAX_NESTING,
+    UNIT_CHOICES,
+    WEEKDAY_CHOICES,
+    CollectionChooserBlock,
+    ContactListChooserBlock,
+    SegmentChooserBlock,
+    email_page_block,
+    list_block,
+    stage_block,
+)
+from wagtail_flows.flows.blocks.conditions import (  # noqa: F401
+    CONDITION_TYPES,
+    DATE_OPERATORS,
+    GROUP_CONDITION_TYPES,
+    PROPERTY_OPERATORS,
+    ClickedEmailCondition,
+    ConditionsBlock,
+    DidEventCondition,
+    EmailActivityCondition,
+    FormAnswerCondition,
+    GradeIsCondition,
+    HasOrderedCondition,
+    HasTagCondition,
+    InListCondition,
+    IsSubscribedConditionBlock,
+    OpenedEmailCondition,
+    PropertyCondition,
+    ScoreAtLeastCondition,
+    StageIsCondition,
+    group_condition_blocks,
+)
+from wagtail_flows.flows.blocks.steps import (  # noqa: F401
+    AUTO_WINNER_CHOICES,
+    STEP_TYPES,
+    AddTagStep,
+    AddToListStep,
+    ChangeScoreStep,
+    ExitStep,
+    ListStep,
+    NotifyStep,
+    RemoveFromListStep,
+    RemoveTagStep,
+    SendEmailStep,
+    SetStageStep,
+    StepsBlock,
+    TagStep,
+    WaitStep,
+    WaitUntilStep,
+    WebhookStep,
+    step_blocks,
+)
+from wagtail_flows.flows.blocks.triggers import (  # noqa: F401
+    TRIGGER_TYPES,
+    CartAbandonedTrigger,
+    CustomEventTrigger,
+    DateReachedTrigger,
+    DocumentDownloadedTrigger,
+    EmailEngagedTrigger,
+    EngagementTrigger,
+    FormPageChooserBlock,
+    FormSubmittedTrigger,
+    GradeBecomesTrigger,
+    InactiveTrigger,
+    ListJoinedTrigger,
+    ManualTriggerBlock,
+    OrderPlacedTrigger,
+    PageViewedTrigger,
+    PropertyChangedTrigger,
+    ScoreReachedTrigger,
+    SegmentEnteredTrigger,
+    SegmentLeftTrigger,
+    StageChangedTrigger,
+    TagAddedTrigger,
+    TriggersBlock,
+)
+from wagtail_flows.flows.kinds import SWEEP_TRIGGERS, trigger_event_kinds  # noqa: F401
