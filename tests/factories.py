@@ -95,3 +95,19 @@ def restrict_to_logged_in(page):
 
 
 # --- end capture ---------------------------------------------------------------------------------
+
+
+DESKTOP_BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+
+
+def identified_browser(contact, user_agent=DESKTOP_BROWSER):
+    """A browser whose visitor cookie names ``contact`` (as after a form or a login)."""
+    from django.test import Client, RequestFactory
+
+    from wagtail_flows import capture as tracking
+
+    request = RequestFactory(headers={"user-agent": user_agent}).get("/")
+    assert tracking.identify(request, contact)
+    browser = Client(headers={"user-agent": user_agent})
+    browser.cookies["flows_vid"] = request._flows_visitor.dumps()
+    return browser

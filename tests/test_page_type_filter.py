@@ -8,12 +8,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.test import Client, RequestFactory
 from django.utils import timezone
 from wagtail.models import Page
 
-from tests.factories import ContactFactory, make_form_page, make_standard_page
-from wagtail_flows import capture as tracking
+from tests.factories import ContactFactory, identified_browser, make_form_page, make_standard_page
 from wagtail_flows.flows import conditions
 from wagtail_flows.flows.blocks import ConditionsBlock, TriggersBlock
 from wagtail_flows.flows.blocks.page_types import page_type_choices
@@ -38,15 +36,6 @@ def site():
         "demo": make_form_page("Book a demo"),
         "trial": make_form_page("Start a trial"),
     }
-
-
-def identified_browser(contact):
-    """A browser whose visitor cookie names ``contact`` (as after a form or a login)."""
-    request = RequestFactory(headers={"user-agent": BROWSER}).get("/")
-    assert tracking.identify(request, contact)
-    browser = Client(headers={"user-agent": BROWSER})
-    browser.cookies["flows_vid"] = request._flows_visitor.dumps()
-    return browser
 
 
 def page_viewed_flow(name, **trigger):

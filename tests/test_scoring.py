@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import wagtail_flows
-from tests.factories import ContactFactory, make_document, make_standard_page
+from tests.factories import ContactFactory, identified_browser, make_document, make_standard_page
 from tests.test_engine_tree import make_flow, step
 from wagtail_flows import capture as tracking
 from wagtail_flows.engine import dispatch, scoring, sweeps
@@ -41,15 +41,6 @@ def pricing():
 
 def rule(name, event, points, **fields):
     return ScoringRule.objects.create(name=name, event=event, points=points, **fields)
-
-
-def identified_browser(contact):
-    """A browser whose visitor cookie names ``contact`` (as after a form or a login)."""
-    request = RequestFactory(headers={"user-agent": BROWSER}).get("/")
-    assert tracking.identify(request, contact)
-    browser = Client(headers={"user-agent": BROWSER})
-    browser.cookies["flows_vid"] = request._flows_visitor.dumps()
-    return browser
 
 
 def score_of(contact):

@@ -11,13 +11,12 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import ContactFactory, make_form_page, make_standard_page
-from wagtail_flows import capture as tracking
+from tests.factories import ContactFactory, identified_browser, make_form_page, make_standard_page
 from wagtail_flows.engine.sweeps import run_sweep
 from wagtail_flows.flows.blocks import ConditionsBlock
 from wagtail_flows.flows.describe import describe
@@ -52,15 +51,6 @@ def clock(monkeypatch):
 @pytest.fixture
 def pages():
     return [make_standard_page(f"Page {n}") for n in range(3)]
-
-
-def identified_browser(contact):
-    """A browser whose visitor cookie names ``contact`` (as after a form or a login)."""
-    request = RequestFactory(headers={"user-agent": BROWSER}).get("/")
-    assert tracking.identify(request, contact)
-    browser = Client(headers={"user-agent": BROWSER})
-    browser.cookies["flows_vid"] = request._flows_visitor.dumps()
-    return browser
 
 
 def view(browser, page):
