@@ -5,6 +5,7 @@ and their timeline says which rule gave the points."""
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import RequestFactory
+from playwright.sync_api import expect
 from wagtail.models import Collection, GroupCollectionPermission
 
 from tests.browser.conftest import log_in
@@ -102,7 +103,7 @@ def test_lead_scoring_settings_name_the_band_that_is_wrong(live_server, page, ar
     page.select_option("#id_decay", "points")
     page.fill("#id_grade_b", "150")
     page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("Grade bands must fall: A above B above C")).to_be_visible()
     page.screenshot(path=str(artifacts / "scoring-settings-error.png"), full_page=True)
-    assert page.get_by_text("Grade bands must fall: A above B above C").is_visible()
     assert page.locator("#id_grade_b").get_attribute("aria-invalid") == "true"
     assert ScoringSettings.load().grade_b == 50

@@ -737,12 +737,17 @@ def click_result(modal, link):
     """Pick a result in a chooser modal. On a loaded machine the search may re-render the
     results while the click lands: the modal closes, yet Playwright, finding the link gone,
     reports a timeout. The click is done when the modal is gone (the callers then check the
-    chooser, and the test what was saved)."""
-    try:
-        link.click(timeout=15_000)
-    except PlaywrightTimeout:
-        if modal.count():
-            raise
+    chooser, and the test what was saved). A result re-rendered under the click is clicked
+    again, up to three times."""
+    for attempt in range(3):
+        try:
+            link.click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if not modal.count():
+                return
+            if attempt == 2:
+                raise
 
 
 def nested_block(page, name, spec):
