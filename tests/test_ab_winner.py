@@ -177,7 +177,9 @@ def test_the_simulator_follows_the_decision():
         assert "mail-b" in ids and "mail-a" not in ids
 
 
-@pytest.mark.parametrize("contacts", [40, 120])
+# Each variant needs 15 contacts; the split hashes the run (ids differ between databases):
+# of 60, fewer than 15 in one variant is a chance of 1 in 20,000.
+@pytest.mark.parametrize("contacts", [60, 120])
 def test_deciding_takes_the_same_queries_whatever_the_number_of_contacts(
     contacts, django_assert_num_queries
 ):
