@@ -219,7 +219,7 @@ def main():
         rows = delivery[key]
         print(
             f"  {label}: {medians(rows, 0):.0f}/s wall | {medians(rows, 1):.0f}/s CPU"
-            f" | {medians(rows, 2):.1f} queries/message"
+            f" | {medians(rows, 2):.2f} queries/message"
         )
     best = medians(delivery["batch"], 0)
     print(f"  target >= 500/s: {'MET' if best >= 500 else 'MISSED'}")

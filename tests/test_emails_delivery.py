@@ -288,3 +288,109 @@ def test_one_click_unsubscribe_stops_the_flows_queued_email(
     pending.refresh_from_db()
     assert pending.status == MessageStatus.SUPPRESSED
     assert len(mail.outbox) == 1
+
+
+# --- a batch as a set ------------------------------------------------------------------------
+
+
+def test_a_worker_killed_between_claim_and_send_leaves_its_batch_unknown_never_resent(
+    monkeypatch,
+):
+    """The claim is the fence: once a batch is claimed, a dead worker's messages are
+    ``unknown`` after the lease, the one that did go out included, and none is sent again."""
+    from django.core.mail.backends.locmem import EmailBackend
+
+    page = make_email_page()
+    ids = [queued(c, page).pk for c in ContactFactory.create_batch(3)]
+    real_send = EmailBackend.send_messages
+
+    def killed_after_the_first(self, messages):
+        if mail.outbox:
+            raise SystemExit("worker killed")  # not an error the batch may catch
+        return real_send(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", killed_after_the_first)
+    with pytest.raises(SystemExit):
+        deliver_batch(ids)
+    monkeypatch.setattr(EmailBackend, "send_messages", real_send)  # the next worker lives
+    assert len(mail.outbox) == 1
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENDING}
+    assert deliver_batch(ids) == dict.fromkeys(ids)  # claimed: nobody sends them again
+    later = timezone.now() + timedelta(hours=1)
+    assert mark_stale_sending(now=later) == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.UNKNOWN}
+    # What was recorded before sending still serves the one that went out (clicks, bounces).
+    assert all(m.message_id and m.links for m in Message.objects.all())
+    assert deliver_due(now=later) == {} and deliver_batch(ids) == dict.fromkeys(ids)
+    assert len(mail.outbox) == 1
+
+
+def test_two_workers_handed_the_same_batch_send_each_message_once(monkeypatch):
+    from wagtail_flows.emails import batch
+
+    page = make_email_page()
+    ids = [queued(c, page).pk for c in ContactFactory.create_batch(3)]
+    real_claim = batch.claim
+    raced = []
+
+    def racing_claim(message_ids, now):
+        if not raced:
+            raced.append(1)  # the other worker claims the same batch just before us
+            assert set(deliver_batch(message_ids[1:]).values()) == {MessageStatus.SENT}
+        return real_claim(message_ids, now)
+
+    monkeypatch.setattr(batch, "claim", racing_claim)
+    assert deliver_batch(ids) == {ids[0]: MessageStatus.SENT, ids[1]: None, ids[2]: None}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        Message.objects.values_list("to_email", flat=True)
+    )
+
+
+def test_a_batch_checks_consent_of_each_contact_when_it_sends(django_assert_num_queries):
+    page = make_email_page()
+    deliver_batch(  # renders the page into the cache
+        [queued(ContactFactory(), page).pk]
+    )
+    subscribed = ContactFactory(first_name="Sam")
+    unsubscribed = ContactFactory(status=ContactStatus.UNSUBSCRIBED)
+    erased = ContactFactory()
+    Suppression.objects.create(email_hash=Suppression.hash_email(erased.email), reason="erased")
+    page.refresh_from_db()
+    revision = page.live_revision  # as a flow's send step queues them
+    receipt = queued(unsubscribed, page, revision=revision, transactional=True)
+    ids = [queued(c, page, revision=revision).pk for c in (subscribed, unsubscribed, erased)]
+    ids.append(receipt.pk)
+    with django_assert_num_queries(7):  # a batch's 6, and one UPDATE for the suppressed
+        results = deliver_batch(ids)
+    assert list(results.values()) == ["sent", "suppressed", "suppressed", "sent"]
+    assert sorted(m.to[0] for m in mail.outbox[1:]) == sorted(
+        [subscribed.email, unsubscribed.email]
+    )
+    sent = Event.objects.filter(kind=EventKind.EMAIL_SENT, object_id__in=map(str, ids))
+    assert sorted(sent.values_list("contact_id", flat=True)) == sorted(
+        [subscribed.pk, unsubscribed.pk]
+    )
+    assert set(sent.values_list("page_id", flat=True)) == {page.pk}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_threads_delivering_the_same_batch_send_each_message_once():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the claim is covered by the race above")
+    page = make_email_page()
+    ids = [queued(c, page).pk for c in ContactFactory.create_batch(6)]
+    results = []
+
+    def worker():
+        results.append(deliver_batch(ids))
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for pk in ids:
+        assert sorted(str(result[pk]) for result in results) == ["None", "None", "None", "sent"]
+    assert len(mail.outbox) == 6
+    assert Event.objects.filter(kind=EventKind.EMAIL_SENT).count() == 6

@@ -117,3 +117,26 @@ def test_a_refused_recipient_marks_the_message_failed(smtp_server, contact):
     assert deliver_message(message.pk) == MessageStatus.FAILED
     message.refresh_from_db()
     assert message.error.startswith("Sending failed:") and "550" in message.error
+
+
+def test_a_refused_recipient_in_a_batch_fails_only_its_own_message(smtp_server):
+    async def refuse_one(server, session, envelope, address, rcpt_options):
+        if address.startswith("gone"):
+            return "550 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp_server.handle_RCPT = refuse_one
+    page = make_email_page()
+    contacts = [ContactFactory(), ContactFactory(email="gone@example.com"), ContactFactory()]
+    ids = [Message.objects.create(contact=c, page=page, to_email=c.email).pk for c in contacts]
+    results = deliver_batch(ids)
+    assert list(results.values()) == ["sent", "failed", "sent"]
+    assert smtp_server.sessions == 1  # the session goes on after the refusal
+    assert sorted(r[0] for r, _ in smtp_server.messages) == sorted(
+        [contacts[0].email, contacts[2].email]
+    )
+    refused = Message.objects.get(pk=ids[1])
+    assert refused.error.startswith("Sending failed:") and "550" in refused.error
+    assert refused.sent_at is None
+    assert deliver_batch(ids) == dict.fromkeys(ids)  # and nothing is tried again

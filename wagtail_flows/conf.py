@@ -53,6 +53,9 @@ DEFAULTS = {
     # together; None: no per-address limit. Behind a proxy, REMOTE_ADDR must be the client's.
     "BEACON_RATE_LIMIT_PER_ADDRESS": 300,
     "MAX_EVENT_DATA_BYTES": 8192,
+    # PostgreSQL: page views, downloads and beacon events commit without waiting for the WAL
+    # flush (synchronous_commit off for their own transaction; docs/performance.md#p1-capture).
+    "CAPTURE_ASYNC_COMMIT": True,
     # --- engine --------------------------------------------------------------------------
     "SWEEP_BATCH_SIZE": 500,
     "SWEEP_INTERVAL_MINUTES": 1,

@@ -31,10 +31,10 @@ from wagtail_flows.flows.conditions.page_views import VISIT_KEY, VISIT_MINUTES
 from wagtail_flows.models.contacts import Contact, Event, Visitor, normalize_email
 from wagtail_flows.models.events import (
     VISIT_KINDS,
+    append_event,
     is_listened,
     latest,
     record_event,
-    save_event,
     touch_contact,
 )
 from wagtail_flows.vocabulary import EventKind
@@ -62,9 +62,7 @@ def record_visit(kind, state, *, page=None, name="", object_id="", data=None):
         data=data or {},
         created_at=at,
     )
-    if state is not None and not state.new:
-        event.contact_id = Subquery(Visitor.objects.filter(pk=state.id).values("contact_id"))
-    save_event(event)
+    append_event(event, contact_of_visitor=state.id if state and not state.new else None)
     if new_visit and state.identified:
         _touch_visit(state, at)
     return event

@@ -23,10 +23,10 @@ from wagtail_flows.emails import pace
 from wagtail_flows.emails.confirmation import render_confirmation
 from wagtail_flows.emails.rendering import (
     base_url_for,
-    message_urls,
+    merge_data,
     personalise,
     prepare_page,
-    render_email,
+    prepare_revision,
     sample_data,
 )
 from wagtail_flows.models import Contact, Flow, Message
@@ -133,10 +133,18 @@ def deliver_message(message_id, *, connection=None, now=None):
 
 
 def deliver_batch(message_ids, *, now=None):
-    """Deliver several messages over one connection of the configured email backend."""
+    """Deliver several messages as a set over one connection of the email backend (see
+    ``emails.batch``); ``{id: final status, or None if it was not ours}``."""
+    from wagtail_flows.emails.batch import deliver_set
+
     connection = get_connection()
     with connection:
-        return {pk: deliver_message(pk, connection=connection, now=now) for pk in message_ids}
+        return deliver_set(list(message_ids), connection=connection, now=now)
+
+
+def deliver_each(message_ids, *, connection, now=None):
+    """One message after the other over ``connection`` (the pace decides per message)."""
+    return {pk: deliver_message(pk, connection=connection, now=now) for pk in message_ids}
 
 
 def deliver_due(now=None, limit=None):
@@ -186,8 +194,18 @@ def unsubscribe_headers(unsubscribe_url, message):
     }
 
 
-def _revision_for(message):
-    revision = message.revision or (message.page and message.page.live_revision)
+def _revision_for(message, memo=None):
+    """The message's revision; without one (not queued by a flow), its page's live one,
+    looked up once per page of a batch (``memo``)."""
+    revision = message.revision
+    if revision is None:
+        key = ("page", message.page_id)
+        if memo is not None and key in memo:
+            revision = memo[key]
+        else:
+            revision = message.page.live_revision if message.page_id else None
+            if memo is not None:
+                memo[key] = revision
     if revision is None:
         raise ValueError("the email page is not published")
     return revision
@@ -195,31 +213,54 @@ def _revision_for(message):
 
 def build_email(message, *, connection=None):
     """Render the message and record its subject, links and Message-ID before sending."""
+    email = compose_email(message, connection=connection)
+    _finish(
+        message,
+        MessageStatus.SENDING,
+        **{field: getattr(message, field) for field in PRE_SEND_FIELDS},
+    )
+    return email
+
+
+# What is written before the email leaves: a click or bounce on an email whose send outcome
+# is unknown still finds its links and Message-ID.
+PRE_SEND_FIELDS = ("revision", "subject", "links", "message_id")
+
+
+def compose_email(message, *, connection=None, prepared=None):
+    """The email of ``message``, its ``PRE_SEND_FIELDS`` set on it (not saved).
+
+    ``prepared``: a dict of inlined pages by revision id, shared by a batch (each revision
+    is looked up in the render cache once)."""
     if message.consent_id:  # a consent confirmation: no tracking, no list headers
         rendered, revision = render_confirmation(message)
         headers = {}
     else:
-        revision = _revision_for(message)
+        revision = _revision_for(message, prepared)
+        cached = None if prepared is None else prepared.get(revision.pk)
+        if cached is None:
+            cached = prepare_revision(revision)
+            if prepared is not None:
+                prepared[revision.pk] = cached
         context = message.enrollment.context if message.enrollment_id else {}
-        rendered = render_email(revision, message.contact, message=message, context=context)
-        urls = message_urls(message, rendered.base_url)
-        headers = unsubscribe_headers(urls["unsubscribe_url"], message)
-    message_id = message.message_id or message_id_for(message, rendered.from_email)
-    _finish(
-        message,
-        MessageStatus.SENDING,
-        revision=revision,
-        subject=rendered.subject,
-        links=rendered.links,
-        message_id=message_id,
-    )
+        data = merge_data(
+            message.contact, message=message, context=context, base_url=cached.base_url
+        )
+        rendered = personalise(
+            cached, message.contact, message=message, base_url=cached.base_url, data=data
+        )
+        headers = unsubscribe_headers(data["unsubscribe_url"], message)
+    message.revision = revision
+    message.subject = rendered.subject
+    message.links = rendered.links
+    message.message_id = message.message_id or message_id_for(message, rendered.from_email)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         from_email=rendered.from_email,
         to=[message.to_email or message.contact.email],
         reply_to=[rendered.reply_to] if rendered.reply_to else None,
-        headers={"Message-ID": message_id, **headers},
+        headers={"Message-ID": message.message_id, **headers},
         connection=connection,
     )
     email.attach_alternative(rendered.html, "text/html")

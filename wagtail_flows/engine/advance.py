@@ -9,6 +9,9 @@ Guarantees (see docs/engine.md):
   with that row and the enrollment's new position, or not at all. A step that already has
   its row is never run again. A failing step's savepoint is rolled back; the steps before
   it commit, and the failure is recorded (retry with backoff) in a transaction of its own.
+  Steps that read and write nothing (``PLAIN_STEPS``) need no savepoint: their StepRun row
+  is their only write, and a taken row rolls the whole run back.
+- An advance batch reads its flows, email pages and enrollments once (engine/batch.py).
 """
 
 import logging
@@ -21,6 +24,7 @@ from django.utils import timezone
 
 from wagtail_flows import signals
 from wagtail_flows.conf import flows_settings
+from wagtail_flows.engine.batch import BatchCache
 from wagtail_flows.engine.steps import PASS, Effects, StepContext, StepError, run_step
 from wagtail_flows.flows.tree import tree_for
 from wagtail_flows.models import Enrollment, StepRun
@@ -30,6 +34,9 @@ from wagtail_flows.models.flows import FlowStatus
 logger = logging.getLogger(__name__)
 
 MAX_STEPS_PER_RUN = 500  # a run never loops: this only guards against a corrupt tree
+# Steps whose function reads and writes nothing: their StepRun row is their only write, so
+# they need no savepoint of their own (see Runner._run_plain_step).
+PLAIN_STEPS = frozenset({"wait", "wait_until", "split"})
 
 
 class LostClaim(Exception):
@@ -114,10 +121,10 @@ def _claim(candidates, limit, now):
         Enrollment.objects.filter(pk__in=ids).filter(_lease_free(now)).update(
             claimed_until=_lease(now), claimed_by=token
         )
-        ids = list(
+        claimed = set(
             Enrollment.objects.filter(pk__in=ids, claimed_by=token).values_list("pk", flat=True)
         )
-    return ClaimedBatch(ids, token)
+    return ClaimedBatch([pk for pk in ids if pk in claimed], token)  # the longest due first
 
 
 def run_due(limit, *, now=None):
@@ -128,11 +135,15 @@ def run_due(limit, *, now=None):
 
 def advance_batch(batch, *, now=None):
     """Advance a claimed batch; one contact's trouble never blocks the others. The emails
-    the batch queued go out together afterwards, over one mail connection."""
+    the batch queued go out together afterwards, over one mail connection. The batch's
+    flows, trees, email pages and enrollments are read once for it (``BatchCache``)."""
     effects = Effects()
+    cache = BatchCache(batch)
     for enrollment_id in batch:
         try:
-            advance_enrollment(enrollment_id, now=now, claim=batch.token, effects=effects)
+            advance_enrollment(
+                enrollment_id, now=now, claim=batch.token, effects=effects, cache=cache
+            )
         except Exception:
             logger.exception("Advancing enrollment %s failed", enrollment_id)
             release(enrollment_id, batch.token)
@@ -144,10 +155,11 @@ def advance_batch(batch, *, now=None):
 # --- the run -----------------------------------------------------------------------------
 
 
-def advance_enrollment(enrollment_id, *, now=None, claim=None, effects=None):
+def advance_enrollment(enrollment_id, *, now=None, claim=None, effects=None, cache=None):
     """The django-q2 task: claim the enrollment, run its steps, release it.
 
     ``claim`` is a token from ``claim_due``; without one the enrollment is claimed here.
+    ``cache``: the ``BatchCache`` of the advance batch this run is part of.
     Safe to run any number of times, concurrently: nothing happens twice.
     """
     now = now or timezone.now()
@@ -156,59 +168,81 @@ def advance_enrollment(enrollment_id, *, now=None, claim=None, effects=None):
         return None
     own_effects = effects is None
     effects = effects or Effects()
+    runner = Runner(enrollment_id, token, now, effects, cache=cache)
     try:
-        return Runner(enrollment_id, token, now, effects).run()
+        return runner.run()
     except LostClaim:
         logger.warning("Enrollment %s was taken over by another worker", enrollment_id)
         return None
     finally:
-        release(enrollment_id, token)
+        if not runner.released:  # the run's last write usually released it already
+            release(enrollment_id, token)
         if own_effects:
             effects.flush()
 
 
 class Runner:
-    def __init__(self, enrollment_id, token, now, effects):
+    def __init__(self, enrollment_id, token, now, effects, cache=None):
         self.enrollment_id = enrollment_id
         self.token = token
         self.now = now
         self.effects = effects
+        self.cache = cache  # the advance batch's BatchCache, or None
         self.path = []  # (step, outcome) for each step executed in this run
         self.failure = None  # (step, exception) of a step that raised
+        self.released = False  # the run's last write gave the claim up (and committed)
 
     def run(self):
-        enrollment = self._load()
+        enrollment, done = self._start()
         if enrollment is None:
             return None
         flow = enrollment.flow
         if not self.effects.simulated and flow.status != FlowStatus.LIVE:
             return enrollment  # paused (or no longer live): everyone stays where they are
         if flow.ends_at and self.now >= flow.ends_at:
-            self._finish(enrollment, EnrollmentStatus.EXITED, "flow ended")
+            self._finish(enrollment, EnrollmentStatus.EXITED, "flow ended", release=True)
             return enrollment
-        tree = tree_for(flow)
+        tree = self.cache.tree(flow) if self.cache else tree_for(flow)
         self.failure = None
-        with transaction.atomic():
-            self._run_steps(enrollment, tree)
-            self._save(enrollment)
+        if self.cache:
+            self.cache.advanced(enrollment.pk, enrollment.contact_id)
+        try:
+            with transaction.atomic():
+                self._run_steps(enrollment, tree, done)
+                # Give the claim up in the same UPDATE, unless the failure is yet to record.
+                self._save(enrollment, release=self.failure is None)
+        except BaseException:
+            self.released = False  # rolled back: the claim is still ours to give up
+            raise
         if self.failure:
             self._failed(*self.failure)
         return enrollment
 
-    def _run_steps(self, enrollment, tree):
-        """Steps in order, each in a savepoint of one transaction, until a wait, the end,
-        an exit or a failure."""
+    def _start(self):
+        """The enrollment (with its flow and contact) and its step log {step id: branch}."""
+        ahead = self.cache.run(self.enrollment_id) if self.cache else None
+        if ahead is not None:
+            enrollment, done = ahead
+            return (enrollment, done) if enrollment.is_open else (None, None)
+        enrollment = self._load()
+        if enrollment is None:
+            return None, None
         done = dict(
             StepRun.objects.filter(enrollment=enrollment, pass_number=PASS).values_list(
                 "step_id", "branch"
             )
         )
+        return enrollment, done
+
+    def _run_steps(self, enrollment, tree, done):
+        """Steps in order, each in a savepoint (but plain steps) of one transaction, until
+        a wait, the end, an exit or a failure."""
         for _ in range(MAX_STEPS_PER_RUN):
             if not enrollment.is_open:
                 return
             step = tree.resolve(enrollment.current_step, enrollment.route)
             if step is None:
-                self._finish(enrollment, EnrollmentStatus.COMPLETED, "")
+                self._finish(enrollment, EnrollmentStatus.COMPLETED, "", release=True)
                 return
             if step.id != enrollment.current_step:
                 self._arrive(enrollment, step, tree)
@@ -248,8 +282,17 @@ class Runner:
         """Run one step in a savepoint with its StepRun; True to go on to the next step.
         A failing step's savepoint is rolled back and the run stops there."""
         ctx = StepContext(
-            enrollment, enrollment.flow, enrollment.contact, step, self.now, self.effects, tree
+            enrollment,
+            enrollment.flow,
+            enrollment.contact,
+            step,
+            self.now,
+            self.effects,
+            tree,
+            pages=self.cache,
         )
+        if step.type in PLAIN_STEPS:
+            return self._run_plain_step(ctx, enrollment, step, tree, done)
         try:
             with transaction.atomic():
                 outcome = run_step(ctx)
@@ -258,12 +301,35 @@ class Runner:
             if StepRun.objects.filter(enrollment=enrollment, step_id=step.id).exists():
                 raise LostClaim() from None  # another worker recorded this step first
             self.failure = (step, exc)
+            self.released = False  # the savepoint's rollback took back any release in it
             return False
         except LostClaim:
             raise
         except Exception as exc:  # noqa: BLE001  a failing step is retried, then fails
             self.failure = (step, exc)
+            self.released = False
             return False
+        return self._ran(step, outcome, done, keep_going)
+
+    def _run_plain_step(self, ctx, enrollment, step, tree, done):
+        """A step that reads and writes nothing (a wait, a split), without a savepoint: if
+        it raises, there is nothing to roll back; its one write is its StepRun row, and when
+        that row is taken another worker recorded the step first (only the claim holder
+        writes a run's step log): the whole run is rolled back, as in ``_run_step``."""
+        try:
+            outcome = run_step(ctx)
+        except LostClaim:
+            raise
+        except Exception as exc:  # noqa: BLE001  a failing step is retried, then fails
+            self.failure = (step, exc)
+            return False
+        try:
+            keep_going = self._apply(enrollment, step, tree, outcome)
+        except IntegrityError:
+            raise LostClaim() from None
+        return self._ran(step, outcome, done, keep_going)
+
+    def _ran(self, step, outcome, done, keep_going):
         if outcome.action in ("next", "enter", "exit"):
             done[step.id] = outcome.branch
             self.path.append((step, outcome))
@@ -293,7 +359,7 @@ class Runner:
         enrollment.last_error = ""
         enrollment.held_reason = ""
         if outcome.action == "exit":
-            self._finish(enrollment, EnrollmentStatus.EXITED, outcome.detail)
+            self._finish(enrollment, EnrollmentStatus.EXITED, outcome.detail, release=True)
             return False
         if outcome.action == "enter":
             target = tree.start_of(outcome.enter, step.id)
@@ -306,7 +372,7 @@ class Runner:
         if target is None:
             enrollment.current_step = ""
             enrollment.route = []
-            self._finish(enrollment, EnrollmentStatus.COMPLETED, "")
+            self._finish(enrollment, EnrollmentStatus.COMPLETED, "", release=True)
             return
         self._arrive(enrollment, target, tree)
         enrollment.status = EnrollmentStatus.ACTIVE
@@ -323,12 +389,15 @@ class Runner:
         enrollment.held_reason = outcome.detail if outcome.action == "defer" else ""
         self.path.append((step, outcome))
 
-    def _save(self, enrollment):
+    def _save(self, enrollment, release=False):
+        """Write the run's position, fenced by the claim; ``release``: and give it up."""
         if not enrollment.is_open:
             return
+        freed = {"claimed_until": None, "claimed_by": ""} if release else {}
         saved = Enrollment.objects.filter(
             pk=enrollment.pk, claimed_by=self.token, status__in=OPEN_STATUSES
         ).update(
+            **freed,
             status=enrollment.status,
             current_step=enrollment.current_step,
             route=enrollment.route,
@@ -342,9 +411,20 @@ class Runner:
         )
         if not saved:
             raise LostClaim()
+        self.released = self.released or release
 
-    def _finish(self, enrollment, status, reason):
-        finish(enrollment, status, reason, now=self.now, effects=self.effects, token=self.token)
+    def _finish(self, enrollment, status, reason, release=False):
+        """End the run, fenced by the claim; ``release``: the last write, give it up."""
+        finish(
+            enrollment,
+            status,
+            reason,
+            now=self.now,
+            effects=self.effects,
+            token=self.token,
+            release=release,
+        )
+        self.released = self.released or release
 
     def _failed(self, step, exc):
         """Retry the step with backoff; after STEP_MAX_RETRIES the enrollment fails."""
@@ -368,22 +448,25 @@ class Runner:
                         "created_at": self.now,
                     },
                 )
-                self._finish(enrollment, EnrollmentStatus.FAILED, str(exc)[:255])
+                self._finish(enrollment, EnrollmentStatus.FAILED, str(exc)[:255], release=True)
                 return
             backoff = flows_settings.STEP_RETRY_BACKOFF_SECONDS * 2 ** (enrollment.attempts - 1)
             enrollment.status = EnrollmentStatus.WAITING
             enrollment.next_run_at = self.now + timedelta(seconds=backoff)
-            self._save(enrollment)
+            self._save(enrollment, release=True)
 
 
-def finish(enrollment, status, reason="", *, now=None, effects=None, token=None):
+def finish(enrollment, status, reason="", *, now=None, effects=None, token=None, release=False):
     """End an open enrollment (completed, converted, exited, failed); False if it was not
-    open any more (someone else ended it first)."""
+    open any more (someone else ended it first). ``token``: only while that claim holds;
+    ``release``: and give the claim up in the same UPDATE."""
     now = now or timezone.now()
     qs = Enrollment.objects.filter(pk=enrollment.pk, status__in=OPEN_STATUSES)
     if token is not None:
         qs = qs.filter(claimed_by=token)
+    freed = {"claimed_until": None, "claimed_by": ""} if release and token is not None else {}
     ended = qs.update(
+        **freed,
         status=status,
         exit_reason=(reason or "")[:255],
         finished_at=now,

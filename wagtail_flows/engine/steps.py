@@ -56,6 +56,7 @@ class StepContext:
     now: datetime
     effects: object
     tree: object
+    pages: object = None  # an advance batch's email pages (engine/batch.py), or None
 
     @property
     def waiting_since(self):
@@ -323,11 +324,17 @@ def run_change_score(ctx):
 # --- email -------------------------------------------------------------------------------
 
 
-def email_page_for(step):
-    """The step's email page, fetched afresh: it must be live to be sent."""
+def email_page_for(step, pages=None):
+    """The step's email page, fetched afresh (or once per advance batch, ``pages``): it
+    must be live to be sent."""
     page = step.get("page")
     page_id = getattr(page, "pk", page)
-    page = EmailPage.objects.filter(pk=page_id).first() if page_id else None
+    if not page_id:
+        page = None
+    elif pages is not None:
+        page = pages.page(page_id)
+    else:
+        page = EmailPage.objects.filter(pk=page_id).first()
     if page is None:
         raise StepError("The email of this step was deleted, so it cannot be sent.")
     if not page.live or page.live_revision_id is None:
@@ -342,7 +349,7 @@ def run_send_email(ctx):
         if ctx.flow.sunset_flow_id:
             ctx.effects.offer(ctx.flow.sunset_flow_id, ctx.contact)
         return Outcome("next", outcome="skipped: inactive")
-    page = email_page_for(ctx.step)
+    page = email_page_for(ctx.step, ctx.pages)
     later, reason = _send_later(ctx)
     if later:
         return Outcome("defer", outcome="deferred", until=later, detail=reason)
