@@ -6,6 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
+from django.utils.translation import gettext as _
 
 from wagtail_flows.conf import DEFAULTS
 
@@ -42,8 +43,8 @@ def _check_required_apps():
         if not apps.is_installed(module):
             errors.append(
                 Error(
-                    f"wagtail_flows needs {module!r} in INSTALLED_APPS.",
-                    hint=f"Add {module!r} to INSTALLED_APPS.",
+                    _("wagtail_flows needs %(app)s in INSTALLED_APPS.") % {"app": repr(module)},
+                    hint=_("Add %(app)s to INSTALLED_APPS.") % {"app": repr(module)},
                     id=f"wagtail_flows.E00{len(errors) + 1}",
                 )
             )
@@ -53,11 +54,11 @@ def _check_required_apps():
 def _check_flows_dict():
     conf = getattr(settings, "WAGTAIL_FLOWS", {})
     if not isinstance(conf, dict):
-        return [Error("WAGTAIL_FLOWS must be a dict.", id="wagtail_flows.E010")]
+        return [Error(_("WAGTAIL_FLOWS must be a dict."), id="wagtail_flows.E010")]
     errors = [
         Error(
-            f"WAGTAIL_FLOWS[{key!r}] is not a known setting.",
-            hint="Known settings are listed in docs/settings.md.",
+            _("WAGTAIL_FLOWS[%(key)s] is not a known setting.") % {"key": repr(key)},
+            hint=_("Known settings are listed in docs/settings.md."),
             id="wagtail_flows.E011",
         )
         for key in conf
@@ -67,8 +68,8 @@ def _check_flows_dict():
     if consent not in CONSENT_MODES:
         errors.append(
             Error(
-                f"WAGTAIL_FLOWS['TRACKING_CONSENT'] is {consent!r}.",
-                hint=f"Use one of {', '.join(CONSENT_MODES)}.",
+                _("WAGTAIL_FLOWS['TRACKING_CONSENT'] is %(value)s.") % {"value": repr(consent)},
+                hint=_("Use one of %(modes)s.") % {"modes": ", ".join(CONSENT_MODES)},
                 id="wagtail_flows.E012",
             )
         )
@@ -77,7 +78,8 @@ def _check_flows_dict():
         if not isinstance(value, int) or value < 1:
             errors.append(
                 Error(
-                    f"WAGTAIL_FLOWS[{key!r}] must be a positive whole number, not {value!r}.",
+                    _("WAGTAIL_FLOWS[%(key)s] must be a positive whole number, not %(value)s.")
+                    % {"key": repr(key), "value": repr(value)},
                     id="wagtail_flows.E013",
                 )
             )
@@ -89,10 +91,12 @@ def _check_q_cluster():
     if q is None:
         return [
             Error(
-                "Q_CLUSTER is not set: flows advance in a django-q2 cluster.",
-                hint="Add Q_CLUSTER = {'name': 'flows', 'orm': 'default', "
-                "'timeout': 60, 'retry': 120, 'catch_up': False} (docs/operations.md, "
-                "“Run a cluster”).",
+                _("Q_CLUSTER is not set: flows advance in a django-q2 cluster."),
+                hint=_(
+                    "Add Q_CLUSTER = {'name': 'flows', 'orm': 'default', "
+                    "'timeout': 60, 'retry': 120, 'catch_up': False} (docs/operations.md, "
+                    "“Run a cluster”)."
+                ),
                 id="wagtail_flows.E020",
             )
         ]
@@ -101,16 +105,19 @@ def _check_q_cluster():
     if timeout is not None and retry is not None and timeout >= retry:
         errors.append(
             Error(
-                f"Q_CLUSTER['timeout'] ({timeout}) must be less than Q_CLUSTER['retry'] "
-                f"({retry}), or django-q2 hands running tasks out again.",
+                _(
+                    "Q_CLUSTER['timeout'] (%(timeout)s) must be less than Q_CLUSTER['retry'] "
+                    "(%(retry)s), or django-q2 hands running tasks out again."
+                )
+                % {"timeout": timeout, "retry": retry},
                 id="wagtail_flows.E021",
             )
         )
     if not q.get("sync") and not ("orm" in q or "redis" in q or "broker_class" in q):
         errors.append(
             Warning(
-                "Q_CLUSTER names no broker ('orm' or 'redis').",
-                hint="Use 'orm': 'default' on one machine, 'redis' for several clusters.",
+                _("Q_CLUSTER names no broker ('orm' or 'redis')."),
+                hint=_("Use 'orm': 'default' on one machine, 'redis' for several clusters."),
                 id="wagtail_flows.W022",
             )
         )
@@ -125,20 +132,30 @@ def _check_email():
     if backend is None or not settings.is_overridden("EMAIL_BACKEND"):
         return [
             Warning(
-                "EMAIL_BACKEND is not set: flows would send through Django's default SMTP "
-                f"backend to {_smtp_server()}.",
-                hint="Set EMAIL_BACKEND (the SMTP backend with EMAIL_HOST, or a "
-                "django-anymail ESP) and DEFAULT_FROM_EMAIL.",
+                _(
+                    "EMAIL_BACKEND is not set: flows would send through Django's default SMTP "
+                    "backend to %(server)s."
+                )
+                % {"server": _smtp_server()},
+                hint=_(
+                    "Set EMAIL_BACKEND (the SMTP backend with EMAIL_HOST, or a "
+                    "django-anymail ESP) and DEFAULT_FROM_EMAIL."
+                ),
                 id="wagtail_flows.W030",
             )
         ]
     if backend == SMTP_BACKEND and not settings.is_overridden("EMAIL_HOST"):
         return [
             Warning(
-                "EMAIL_BACKEND is the SMTP backend but EMAIL_HOST is not set: flows would "
-                f"send to {_smtp_server()}.",
-                hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
-                "EMAIL_USE_TLS as your mail server needs).",
+                _(
+                    "EMAIL_BACKEND is the SMTP backend but EMAIL_HOST is not set: flows would "
+                    "send to %(server)s."
+                )
+                % {"server": _smtp_server()},
+                hint=_(
+                    "Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
+                    "EMAIL_USE_TLS as your mail server needs)."
+                ),
                 id="wagtail_flows.W030",
             )
         ]
@@ -166,11 +183,16 @@ def _check_sqlite():
         if missing:
             warnings.append(
                 Warning(
-                    f"DATABASES[{alias!r}] is SQLite without {', '.join(missing)}: the site "
-                    "and the django-q2 cluster write to one file, and their writes fail with "
-                    "“database is locked”.",
-                    hint=f"Set DATABASES[{alias!r}][{SQLITE_OPTIONS} (Django 5.1+; "
-                    "docs/operations.md).",
+                    _(
+                        "DATABASES[%(alias)s] is SQLite without %(missing)s: the site "
+                        "and the django-q2 cluster write to one file, and their writes fail "
+                        "with “database is locked”."
+                    )
+                    % {"alias": repr(alias), "missing": ", ".join(missing)},
+                    hint=_(
+                        "Set DATABASES[%(alias)s][%(options)s (Django 5.1+; docs/operations.md)."
+                    )
+                    % {"alias": repr(alias), "options": SQLITE_OPTIONS},
                     id="wagtail_flows.W040",
                 )
             )
@@ -186,11 +208,11 @@ def _sqlite_missing(options):
     init = " ".join(str(options.get("init_command") or "").lower().split())
     missing = []
     if "journal_mode=wal" not in init.replace(" = ", "="):
-        missing.append("WAL (init_command “PRAGMA journal_mode=WAL;”)")
+        missing.append(_("WAL (init_command “PRAGMA journal_mode=WAL;”)"))
     if str(options.get("transaction_mode") or "").upper() != "IMMEDIATE":
-        missing.append("IMMEDIATE transactions (transaction_mode)")
+        missing.append(_("IMMEDIATE transactions (transaction_mode)"))
     if options.get("timeout", 0) < 20 and "busy_timeout" not in init:
-        missing.append("a busy timeout of 20 s or more (timeout)")
+        missing.append(_("a busy timeout of 20 s or more (timeout)"))
     return missing
 
 
@@ -211,12 +233,17 @@ def _check_link_host():
         if holds_emails and _origin(site.root_url) != _origin(admin_url):
             warnings.append(
                 Warning(
-                    f"Links in emails (tracked links, unsubscribe, view in browser) will use "
-                    f"{site.root_url} — the Site “{site}” that holds the email pages — while "
-                    f"WAGTAILADMIN_BASE_URL is {admin_url}.",
-                    hint="If people reach the site at WAGTAILADMIN_BASE_URL, set this Site's "
-                    "hostname and port to match (Settings → Sites); else correct "
-                    "WAGTAILADMIN_BASE_URL.",
+                    _(
+                        "Links in emails (tracked links, unsubscribe, view in browser) will use "
+                        "%(root_url)s — the Site “%(site)s” that holds the email pages — while "
+                        "WAGTAILADMIN_BASE_URL is %(admin_url)s."
+                    )
+                    % {"root_url": site.root_url, "site": site, "admin_url": admin_url},
+                    hint=_(
+                        "If people reach the site at WAGTAILADMIN_BASE_URL, set this Site's "
+                        "hostname and port to match (Settings → Sites); else correct "
+                        "WAGTAILADMIN_BASE_URL."
+                    ),
                     obj=site,
                     id="wagtail_flows.W041",
                 )
@@ -251,8 +278,16 @@ def _check_consent_forms():
         for page in form_pages_without_consent(flow):
             warnings.append(
                 Warning(
-                    f"{no_consent_sentence(page)} It starts the {status} "
-                    f"marketing flow “{flow.name}” (flow {flow.pk}).",
+                    _(
+                        "%(sentence)s It starts the %(status)s marketing flow “%(flow)s” "
+                        "(flow %(id)s)."
+                    )
+                    % {
+                        "sentence": no_consent_sentence(page),
+                        "status": status,
+                        "flow": flow.name,
+                        "id": flow.pk,
+                    },
                     hint=consent_fix(),
                     obj=page,
                     id="wagtail_flows.W050",

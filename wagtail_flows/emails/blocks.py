@@ -17,6 +17,7 @@ ALIGN_CHOICES = [("left", _("Left")), ("center", _("Centre")), ("right", _("Righ
 
 class HeadingBlock(blocks.CharBlock):
     class Meta:
+        label = _("Heading")
         icon = "title"
         template = TEMPLATE_DIR + "heading.html"
         help_text = _("Merge tags allowed, e.g. {{ contact.first_name }}.")
@@ -28,21 +29,23 @@ class TextBlock(blocks.RichTextBlock):
         super().__init__(**kwargs)
 
     class Meta:
+        label = _("Text")
         icon = "pilcrow"
         template = TEMPLATE_DIR + "text.html"
 
 
 class ImageBlock(blocks.StructBlock):
-    image = ImageChooserBlock()
+    image = ImageChooserBlock(label=_("Image"))
     alt = blocks.CharBlock(
         label=_("alt text"), help_text=_("Shown when images are off; read by screen readers.")
     )
     width = blocks.IntegerBlock(
+        label=_("Width"),
         default=600,
         validators=[MinValueValidator(40), MaxValueValidator(600)],
         help_text=_("Display width in pixels (at most 600)."),
     )
-    link = blocks.URLBlock(required=False)
+    link = blocks.URLBlock(label=_("Link"), required=False)
 
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context)
@@ -53,6 +56,7 @@ class ImageBlock(blocks.StructBlock):
         return context
 
     class Meta:
+        label = _("Image")
         icon = "image"
         template = TEMPLATE_DIR + "image.html"
 
@@ -61,7 +65,7 @@ class ButtonBlock(blocks.StructBlock):
     text = blocks.CharBlock(label=_("button text"))
     url = blocks.URLBlock(required=False, label=_("link"))
     page = blocks.PageChooserBlock(required=False, label=_("or a page of the site"))
-    align = blocks.ChoiceBlock(choices=ALIGN_CHOICES, default="center")
+    align = blocks.ChoiceBlock(label=_("Align"), choices=ALIGN_CHOICES, default="center")
 
     def clean(self, value):
         value = super().clean(value)
@@ -72,12 +76,14 @@ class ButtonBlock(blocks.StructBlock):
         return value
 
     class Meta:
+        label = _("Button")
         icon = "link"
         template = TEMPLATE_DIR + "button.html"
 
 
 class DividerBlock(blocks.StaticBlock):
     class Meta:
+        label = _("Divider")
         icon = "minus"
         template = TEMPLATE_DIR + "divider.html"
         admin_text = _("A horizontal line.")
@@ -85,10 +91,11 @@ class DividerBlock(blocks.StaticBlock):
 
 class SpacerBlock(blocks.StructBlock):
     height = blocks.IntegerBlock(
-        default=24, validators=[MinValueValidator(4), MaxValueValidator(200)]
+        label=_("Height"), default=24, validators=[MinValueValidator(4), MaxValueValidator(200)]
     )
 
     class Meta:
+        label = _("Spacer")
         icon = "order"
         template = TEMPLATE_DIR + "spacer.html"
 
@@ -101,31 +108,38 @@ class ColumnBlock(blocks.StreamBlock):
 
 
 class TwoColumnsBlock(blocks.StructBlock):
-    left = ColumnBlock()
-    right = ColumnBlock()
+    left = ColumnBlock(label=_("Left"))
+    right = ColumnBlock(label=_("Right"))
 
     class Meta:
+        label = _("Two columns")
         icon = "doc-full"
         template = TEMPLATE_DIR + "two_columns.html"
         help_text = _("Side by side on wide screens, stacked on phones.")
 
 
 class QuoteBlock(blocks.StructBlock):
-    quote = blocks.TextBlock()
-    author = blocks.CharBlock(required=False)
-    role = blocks.CharBlock(required=False, help_text=_("e.g. Customer since 2021"))
+    quote = blocks.TextBlock(label=_("Quote"))
+    author = blocks.CharBlock(label=_("Author"), required=False)
+    role = blocks.CharBlock(
+        label=_("Role"), required=False, help_text=_("e.g. Customer since 2021")
+    )
 
     class Meta:
+        label = _("Quote")
         icon = "openquote"
         template = TEMPLATE_DIR + "quote.html"
 
 
 class CouponBlock(blocks.StructBlock):
-    code = blocks.CharBlock(max_length=64)
-    description = blocks.CharBlock(required=False, help_text=_("e.g. 10% off your next order"))
-    expires = blocks.DateBlock(required=False)
+    code = blocks.CharBlock(label=_("Code"), max_length=64)
+    description = blocks.CharBlock(
+        label=_("Description"), required=False, help_text=_("e.g. 10% off your next order")
+    )
+    expires = blocks.DateBlock(label=_("Expires"), required=False)
 
     class Meta:
+        label = _("Coupon")
         icon = "tag"
         template = TEMPLATE_DIR + "coupon.html"
 
@@ -134,15 +148,18 @@ class ProductCardsBlock(blocks.StructBlock):
     """Products from the order or cart that started the flow, filled in per contact."""
 
     source = blocks.ChoiceBlock(
-        choices=[("cart", _("Cart items")), ("order", _("Order items"))], default="cart"
+        label=_("Source"),
+        choices=[("cart", _("Cart items")), ("order", _("Order items"))],
+        default="cart",
     )
-    heading = blocks.CharBlock(required=False)
+    heading = blocks.CharBlock(label=_("Heading"), required=False)
     max_items = blocks.IntegerBlock(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(12)]
+        label=_("Max items"), default=3, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
-    button_text = blocks.CharBlock(required=False, default=_("View"))
+    button_text = blocks.CharBlock(label=_("Button text"), required=False, default=_("View"))
 
     class Meta:
+        label = _("Product cards")
         icon = "list-ul"
         template = TEMPLATE_DIR + "product_cards.html"
         help_text = _(

@@ -20,6 +20,7 @@ from django.template import (
     defaulttags,
 )
 from django.template.base import FilterExpression, VariableNode
+from django.utils.translation import gettext as _
 
 register = Library()
 # A merge tag: {{ variable|filter }} or {% tag %}.
@@ -218,14 +219,24 @@ def _check_path(path, local_names):
     if root in local_names or root == "forloop":
         return None
     if root not in SCHEMA:
-        return f"Unknown merge tag “{'.'.join(path)}”: use one of {', '.join(SCHEMA)}."
+        return _("Unknown merge tag “%(tag)s”: use one of %(names)s.") % {
+            "tag": ".".join(path),
+            "names": ", ".join(SCHEMA),
+        }
     allowed = SCHEMA[root]
     if rest and allowed is None:
-        return f"“{root}” has no “{rest[0]}”."
+        return _("“%(name)s” has no “%(part)s”.") % {"name": root, "part": rest[0]}
     if rest and allowed != ANY and rest[0] not in allowed:
-        return f"Unknown merge tag “{'.'.join(path)}”: {root} has {', '.join(allowed)}."
+        return _("Unknown merge tag “%(tag)s”: %(name)s has %(parts)s.") % {
+            "tag": ".".join(path),
+            "name": root,
+            "parts": ", ".join(allowed),
+        }
     if len(rest) > 1 and allowed != ANY and allowed[rest[0]] is None:
-        return f"“{root}.{rest[0]}” has no “{rest[1]}”."
+        return _("“%(name)s” has no “%(part)s”.") % {
+            "name": f"{root}.{rest[0]}",
+            "part": rest[1],
+        }
     return None
 
 

@@ -15,6 +15,7 @@ import uuid
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from wagtail_flows import signals
 from wagtail_flows.engine.steps import Effects
@@ -50,8 +51,8 @@ def eligible(flow, contacts, now):
 # for one, with the reason (the tester shows it).
 
 SUPPRESSING = (
-    ("never_enter_if", "never enter if"),
-    ("exit_conditions", "already meets an exit condition:"),
+    ("never_enter_if", gettext_lazy("never enter if")),
+    ("exit_conditions", gettext_lazy("already meets an exit condition:")),
 )
 
 

@@ -198,7 +198,13 @@ class _Simulation:
         _change_contact(self.contact, enrollment, sim_event, self.clock)
         event = self._record(sim_event)
         self.path.append(
-            PathStep(self.clock, "", "event", f"Event: {event.get_kind_display()}", "event")
+            PathStep(
+                self.clock,
+                "",
+                "event",
+                _("Event: %(kind)s") % {"kind": event.get_kind_display()},
+                "event",
+            )
         )
         dispatch.dispatch_event(event.pk, now=self.clock, flows=[self.flow], effects=self.effects)
         enrollment.refresh_from_db()

@@ -1,5 +1,7 @@
 """A. Acquisition and welcome (FLOW_CATALOG.md 1–5)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from wagtail_flows.flow_templates.spec import (
     FlowTemplate,
     L,
@@ -31,13 +33,16 @@ VISITORS = "Visitor subscribers"
 CUSTOMERS = "Customers"
 
 
-def form_param(name="form_page", label="Sign-up form", required=False, help_text=""):
+SIGN_UP_FORM = _("Sign-up form")
+
+
+def form_param(name="form_page", label=SIGN_UP_FORM, required=False, help_text=""):
     return Param(
         name,
         label,
         "form_page",
         required=required,
-        help_text=help_text or "Leave empty to start on any form of the site.",
+        help_text=help_text or _("Leave empty to start on any form of the site."),
     )
 
 
@@ -46,41 +51,43 @@ def sales_team_param():
 
     return Param(
         "sales_team",
-        "Sales team's email addresses",
+        _("Sales team's email addresses"),
         "emails",
         default=default_recipients,
         required=True,
-        help_text="Comma-separated; they get the lead's details.",
+        help_text=_("Comma-separated; they get the lead's details."),
     )
 
 
 def coupon_param(default="WELCOME10"):
-    return Param("coupon_code", "Discount code", "text", default=default, required=True)
+    return Param("coupon_code", _("Discount code"), "text", default=default, required=True)
 
 
 WELCOME_SERIES = FlowTemplate(
     slug="welcome-series",
-    title="Welcome series (new subscriber)",
+    title=_("Welcome series (new subscriber)"),
     group="acquisition",
-    description=(
+    description=_(
         "Greets every new subscriber at once, then sends your best content over the next "
         "week. Those who click along join your “Primary subscribers” list. Make one per "
         "sign-up form (blog, landing page) to give each source its own welcome."
     ),
     params=(
-        form_param(help_text="Your newsletter or blog sign-up form; empty: any form."),
+        form_param(help_text=_("Your newsletter or blog sign-up form; empty: any form.")),
         Param(
             "join_list",
-            "Add them to the list (optional)",
+            _("Add them to the list (optional)"),
             "text",
-            help_text="e.g. Newsletter; created if missing.",
+            help_text=_("e.g. Newsletter; created if missing."),
         ),
         Param(
             "source_tag",
-            "Tag them with the sign-up source (optional)",
+            _("Tag them with the sign-up source (optional)"),
             "text",
-            help_text="e.g. signup-blog: one flow per sign-up form gives each source its "
-            "own welcome emails, and the tag tells them apart later.",
+            help_text=_(
+                "e.g. signup-blog: one flow per sign-up form gives each source its "
+                "own welcome emails, and the tag tells them apart later."
+            ),
         ),
     ),
     triggers=(block("form_submitted", form_page=P("form_page")),),
@@ -140,14 +147,14 @@ WELCOME_SERIES = FlowTemplate(
 
 VISITOR_CONVERSION = FlowTemplate(
     slug="visitor-conversion",
-    title="Visitor conversion (landing page + discount)",
+    title=_("Visitor conversion (landing page + discount)"),
     group="acquisition",
-    description=(
+    description=_(
         "A visitor signs up on your landing page (“subscribe for 10% off”): they join the "
         "“Visitor subscribers” list and get a welcome email with their discount code."
     ),
     params=(
-        form_param(label="Landing page form", help_text="Empty: any form of the site."),
+        form_param(label=_("Landing page form"), help_text=_("Empty: any form of the site.")),
         coupon_param(),
     ),
     triggers=(block("form_submitted", form_page=P("form_page")),),
@@ -168,16 +175,16 @@ VISITOR_CONVERSION = FlowTemplate(
 
 LEAD_CONVERSION = FlowTemplate(
     slug="lead-conversion-7-day",
-    title="Lead conversion, 7-day cycle",
+    title=_("Lead conversion, 7-day cycle"),
     group="acquisition",
-    description=(
+    description=_(
         "For a week after someone joins “Visitor subscribers”: a discount reminder on day 3, "
         "reviews from happy customers on day 6 (only to those who have not bought) and free "
         "shipping on day 7. An order ends their run as converted."
     ),
     params=(
         coupon_param(),
-        Param("runs_for_days", "Run the campaign for (days)", "int", default=90),
+        Param("runs_for_days", _("Run the campaign for (days)"), "int", default=90),
     ),
     runs_for_days_param="runs_for_days",
     triggers=(block("list_joined", list=L(VISITORS)),),
@@ -225,9 +232,9 @@ LEAD_CONVERSION = FlowTemplate(
 
 PURCHASE_LIST_MOVE = FlowTemplate(
     slug="purchase-list-move",
-    title="Purchase confirmation / list move",
+    title=_("Purchase confirmation / list move"),
     group="acquisition",
-    description=(
+    description=_(
         "When someone places an order they leave “Visitor subscribers”, join “Customers” and "
         "their lifecycle stage becomes customer."
     ),
@@ -238,20 +245,20 @@ PURCHASE_LIST_MOVE = FlowTemplate(
 
 CONTENT_DOWNLOAD = FlowTemplate(
     slug="content-download-follow-up",
-    title="Demo / content download follow-up",
+    title=_("Demo / content download follow-up"),
     group="acquisition",
-    description=(
+    description=_(
         "Someone downloads your e-book (or asks for a demo): they get the content by email at "
         "once and your sales team is told who it was, with their details."
     ),
     params=(
         Param(
             "document",
-            "Document (e-book, white paper)",
+            _("Document (e-book, white paper)"),
             "document",
-            help_text="Leave empty for any document download.",
+            help_text=_("Leave empty for any document download."),
         ),
-        form_param("demo_form", "Demo request form", help_text="Optional."),
+        form_param("demo_form", _("Demo request form"), help_text=_("Optional.")),
         sales_team_param(),
     ),
     triggers=(

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import Page, Site
 
@@ -65,7 +66,7 @@ def clean_params(template, raw, user=None):
 def _clean_value(param, value):
     if value in (None, ""):
         if param.required:
-            raise ValidationError(f"{param.label}: this is required.")
+            raise ValidationError(_("%(label)s: this is required.") % {"label": param.label})
         return None
     return CLEANERS[param.kind](param, value)
 
@@ -74,16 +75,22 @@ def _clean_int(param, value):
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{param.label}: enter a whole number.") from None
+        raise ValidationError(
+            _("%(label)s: enter a whole number.") % {"label": param.label}
+        ) from None
     if number < 1:
-        raise ValidationError(f"{param.label}: enter a number of at least 1.")
+        raise ValidationError(
+            _("%(label)s: enter a number of at least 1.") % {"label": param.label}
+        )
     return number
 
 
 def _clean_percent(param, value):
     number = _clean_int(param, value)
     if number > 100:
-        raise ValidationError(f"{param.label}: enter a percentage from 1 to 100.")
+        raise ValidationError(
+            _("%(label)s: enter a percentage from 1 to 100.") % {"label": param.label}
+        )
     return number
 
 
@@ -96,9 +103,11 @@ def _clean_skus(param, value):
     items = value if isinstance(value, list | tuple) else str(value).split(",")
     skus = list(dict.fromkeys(str(sku).strip() for sku in items if str(sku).strip()))
     if len(skus) > 20:
-        raise ValidationError(f"{param.label}: give at most 20 products.")
+        raise ValidationError(_("%(label)s: give at most 20 products.") % {"label": param.label})
     if any(len(sku) > 100 for sku in skus):
-        raise ValidationError(f"{param.label}: a SKU has at most 100 characters.")
+        raise ValidationError(
+            _("%(label)s: a SKU has at most 100 characters.") % {"label": param.label}
+        )
     return skus or None
 
 
@@ -108,14 +117,20 @@ def _clean_emails(param, value):
         try:
             validate_email(address)
         except ValidationError:
-            raise ValidationError(f"{param.label}: “{address}” is not an email address.") from None
+            raise ValidationError(
+                _("%(label)s: “%(address)s” is not an email address.")
+                % {"label": param.label, "address": address}
+            ) from None
     return ", ".join(addresses)
 
 
 def _clean_page(param, value):
     page = value if isinstance(value, Page) else _by_pk(Page.objects, value, param)
     if param.kind == "form_page" and not hasattr(page.specific, "get_form_fields"):
-        raise ValidationError(f"{param.label}: “{page.title}” is not a form page.")
+        raise ValidationError(
+            _("%(label)s: “%(page)s” is not a form page.")
+            % {"label": param.label, "page": page.title}
+        )
     return page.pk
 
 
@@ -130,7 +145,9 @@ def _by_pk(queryset, value, param):
     try:
         return queryset.get(pk=int(value))
     except (TypeError, ValueError, queryset.model.DoesNotExist):
-        raise ValidationError(f"{param.label}: no such item ({value}).") from None
+        raise ValidationError(
+            _("%(label)s: no such item (%(value)s).") % {"label": param.label, "value": value}
+        ) from None
 
 
 CLEANERS = {
@@ -347,7 +364,7 @@ STREAMS = ("triggers", "steps", "entry_conditions", "never_enter_if", "goal", "e
 
 
 def flow_from(template, resolve, params):
-    flow = Flow(name=template.title, description=template.description, **template.fields)
+    flow = Flow(name=str(template.title), description=str(template.description), **template.fields)
     for name in STREAMS:
         setattr(flow, name, resolve(list(getattr(template, name))))
     if template.runs_for_days_param:

@@ -1,5 +1,7 @@
 """C. Commerce (FLOW_CATALOG.md 13–17)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from wagtail_flows.flow_templates.spec import (
     HOME,
     FlowTemplate,
@@ -21,9 +23,11 @@ from wagtail_flows.flow_templates.spec import (
     wait,
 )
 
+PRODUCT_SKU = _("Product (SKU)")
 
-def sku_param(label="Product (SKU)"):
-    return Param("sku", label, "text", required=True, help_text="As your shop sends it.")
+
+def sku_param(label=PRODUCT_SKU):
+    return Param("sku", label, "text", required=True, help_text=_("As your shop sends it."))
 
 
 def order_placed(sku=""):
@@ -32,19 +36,19 @@ def order_placed(sku=""):
 
 ABANDONED_CART = FlowTemplate(
     slug="abandoned-cart",
-    title="Abandoned cart",
+    title=_("Abandoned cart"),
     group="commerce",
-    description=(
+    description=_(
         "A shopper leaves items in their cart and doesn't order within a few hours: they get "
         "a reminder with their products, a second one a day later with a discount, then "
         "answers to common questions. Ordering ends their run as converted (revenue "
         "recovered)."
     ),
     params=(
-        Param("after_hours", "Cart left for (hours)", "int", default=4),
+        Param("after_hours", _("Cart left for (hours)"), "int", default=4),
         Param(
             "coupon_code",
-            "Discount code in the second reminder",
+            _("Discount code in the second reminder"),
             "text",
             default="COMEBACK5",
             required=True,
@@ -97,9 +101,9 @@ ABANDONED_CART = FlowTemplate(
 
 NEW_CUSTOMER = FlowTemplate(
     slug="new-customer-onboarding",
-    title="New customer welcome / onboarding",
+    title=_("New customer welcome / onboarding"),
     group="commerce",
-    description=(
+    description=_(
         "When a contact becomes a customer (their first order) they are welcomed as a "
         "customer, get a product guide after 3 days and tips a week later."
     ),
@@ -144,22 +148,24 @@ NEW_CUSTOMER = FlowTemplate(
 
 UPSELL = FlowTemplate(
     slug="upsell",
-    title="Upsell / cross-sell",
+    title=_("Upsell / cross-sell"),
     group="commerce",
-    description=(
+    description=_(
         "A week after someone buys a given product they get recommendations of products that "
         "go well with it. Name the recommended products and nobody who already has one is "
         "sent the recommendation; buying one meanwhile ends the run as converted."
     ),
     params=(
         sku_param("Bought product (SKU)"),
-        Param("wait_days", "Wait (days)", "int", default=7),
+        Param("wait_days", _("Wait (days)"), "int", default=7),
         Param(
             "recommended_skus",
-            "Recommended products (SKU, optional)",
+            _("Recommended products (SKU, optional)"),
             "skus",
-            help_text="Separated by commas, as your shop sends them. Who has ordered one of "
-            "them never enters; ordering one during the wait is the flow's goal.",
+            help_text=_(
+                "Separated by commas, as your shop sends them. Who has ordered one of "
+                "them never enters; ordering one during the wait is the flow's goal."
+            ),
         ),
     ),
     triggers=(order_placed(P("sku")),),
@@ -183,15 +189,15 @@ UPSELL = FlowTemplate(
 
 REPLENISHMENT = FlowTemplate(
     slug="replenishment-reminder",
-    title="Replenishment reminder",
+    title=_("Replenishment reminder"),
     group="commerce",
-    description=(
+    description=_(
         "For products that run out (contact lenses, coffee, filters): a reminder some time "
         "after the order, before the supply ends. A new order restarts the count."
     ),
     params=(
         sku_param(),
-        Param("remind_after_days", "Remind after (days)", "int", default=150),
+        Param("remind_after_days", _("Remind after (days)"), "int", default=150),
     ),
     triggers=(order_placed(P("sku")),),
     steps=(wait(P("remind_after_days")), send("reminder")),
@@ -214,22 +220,22 @@ REPLENISHMENT = FlowTemplate(
 
 APPOINTMENT = FlowTemplate(
     slug="appointment-reminder",
-    title="Check-up / appointment reminders",
+    title=_("Check-up / appointment reminders"),
     group="commerce",
-    description=(
+    description=_(
         "Reminds contacts some days before a date stored on them (next appointment, renewal). "
         "When the date changes, the pending reminder moves with it."
     ),
     params=(
         Param(
             "date_property",
-            "Date property of the contact",
+            _("Date property of the contact"),
             "text",
             default="next_appointment",
             required=True,
         ),
-        Param("days_before", "Remind (days before)", "int", default=3),
-        Param("booking_page", "Rescheduling page (optional)", "page"),
+        Param("days_before", _("Remind (days before)"), "int", default=3),
+        Param("booking_page", _("Rescheduling page (optional)"), "page"),
     ),
     triggers=(
         block(

@@ -1,5 +1,7 @@
 """B. Interest and engagement (FLOW_CATALOG.md 6–12)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from wagtail_flows.flow_templates.acquisition import sales_team_param
 from wagtail_flows.flow_templates.spec import (
     FlowTemplate,
@@ -58,9 +60,9 @@ TOPIC_ANSWER = Or((P("topic_answer"), P("topic")))
 
 TOPIC = FlowTemplate(
     slug="topic-automation",
-    title="Topic automation",
+    title=_("Topic automation"),
     group="engagement",
-    description=(
+    description=_(
         "Someone reads pages of one topic (a section of your site): they are tagged with the "
         "topic and get that topic's short email series. Make one flow per topic: a reader "
         "already getting another topic's series never gets this one too."
@@ -68,50 +70,56 @@ TOPIC = FlowTemplate(
     params=(
         Param(
             "topic_page",
-            "Topic section",
+            _("Topic section"),
             "page",
             required=True,
-            help_text="The page whose section is the topic; pages below it count too.",
+            help_text=_("The page whose section is the topic; pages below it count too."),
         ),
         Param(
             "topic",
-            "Topic tag",
+            _("Topic tag"),
             "text",
             default="topic",
             required=True,
-            help_text="e.g. gardening",
+            help_text=_("e.g. gardening"),
         ),
-        Param("min_views", "Pages read before it starts", "int", default=2),
-        Param("topic_document", "Topic document (optional)", "document"),
+        Param("min_views", _("Pages read before it starts"), "int", default=2),
+        Param("topic_document", _("Topic document (optional)"), "document"),
         Param(
             "topic_form",
-            "Topic form (optional)",
+            _("Topic form (optional)"),
             "form_page",
-            help_text="A form that asks which topic interests them: choosing this topic "
-            "there starts the series too.",
+            help_text=_(
+                "A form that asks which topic interests them: choosing this topic "
+                "there starts the series too."
+            ),
         ),
         Param(
             "topic_field",
-            "Topic field of the form",
+            _("Topic field of the form"),
             "text",
             default="topic",
-            help_text="The form field that holds the chosen topic, as the page's “Form "
-            "answers” screen lists it.",
+            help_text=_(
+                "The form field that holds the chosen topic, as the page's “Form "
+                "answers” screen lists it."
+            ),
         ),
         Param(
             "topic_answer",
-            "Answer that picks this topic",
+            _("Answer that picks this topic"),
             "text",
-            help_text="As the form's choice reads, e.g. Gardening. Empty: the topic tag.",
+            help_text=_("As the form's choice reads, e.g. Gardening. Empty: the topic tag."),
         ),
         Param(
             "series_tag",
-            "Tag shared by all your topic flows",
+            _("Tag shared by all your topic flows"),
             "text",
             default="topic-series",
             required=True,
-            help_text="Every topic flow adds it; a contact who has it already gets a topic's "
-            "series and is not sent another. Use the same tag in all your topic flows.",
+            help_text=_(
+                "Every topic flow adds it; a contact who has it already gets a topic's "
+                "series and is not sent another. Use the same tag in all your topic flows."
+            ),
         ),
     ),
     triggers=(
@@ -170,17 +178,20 @@ TOPIC = FlowTemplate(
 
 WEBSITE_ACTIVITY = FlowTemplate(
     slug="website-activity-follow-up",
-    title="Website-activity follow-up",
+    title=_("Website-activity follow-up"),
     group="engagement",
-    description=(
+    description=_(
         "Someone looks at your pricing (or another high-intent page): an hour later they get a "
         "direct, helpful follow-up. Visitors of your “about us” page get testimonials instead."
     ),
     params=(
         Param(
-            "pricing_page", "High-intent page (pricing, a product category)", "page", required=True
+            "pricing_page",
+            _("High-intent page (pricing, a product category)"),
+            "page",
+            required=True,
         ),
-        Param("about_page", "About-us page (optional)", "page"),
+        Param("about_page", _("About-us page (optional)"), "page"),
     ),
     triggers=(
         page_viewed("pricing_page", descendants=False),
@@ -224,25 +235,27 @@ WEBSITE_ACTIVITY = FlowTemplate(
 
 SUPER_LEAD = FlowTemplate(
     slug="super-lead",
-    title="Super-lead (hot lead) engagement",
+    title=_("Super-lead (hot lead) engagement"),
     group="engagement",
-    description=(
+    description=_(
         "A contact visits your site again and again (10 visits in 7 days by default), or "
         "opens or clicks most of your emails: they join “Super leads”, get a personal note "
         "and your sales team is told."
     ),
     params=(
-        Param("min_visits", "Site visits at least", "int", default=10),
-        Param("within_days", "Within (days)", "int", default=7),
+        Param("min_visits", _("Site visits at least"), "int", default=10),
+        Param("within_days", _("Within (days)"), "int", default=7),
         Param(
             "min_open_rate",
-            "Or email open rate at least (%, optional)",
+            _("Or email open rate at least (%, optional)"),
             "percent",
-            help_text="Of their last emails (below); opens are inflated by mail privacy "
-            "features, so prefer the click rate.",
+            help_text=_(
+                "Of their last emails (below); opens are inflated by mail privacy "
+                "features, so prefer the click rate."
+            ),
         ),
-        Param("min_click_rate", "Or email click rate at least (%, optional)", "percent"),
-        Param("last_emails", "Rates over their last (emails)", "int", default=10),
+        Param("min_click_rate", _("Or email click rate at least (%, optional)"), "percent"),
+        Param("last_emails", _("Rates over their last (emails)"), "int", default=10),
         sales_team_param(),
     ),
     triggers=(
@@ -282,16 +295,16 @@ SUPER_LEAD = FlowTemplate(
 
 LEAD_NURTURING = FlowTemplate(
     slug="lead-nurturing",
-    title="Lead nurturing to MQL",
+    title=_("Lead nurturing to MQL"),
     group="engagement",
-    description=(
+    description=_(
         "Contacts who filled in several of your forms get mid-funnel content (case study, "
         "demo invitation); when their score reaches the threshold they become a "
         "marketing-qualified lead (MQL)."
     ),
     params=(
-        Param("min_forms", "Forms submitted at least", "int", default=2),
-        Param("mql_score", "Score that makes an MQL", "int", default=50),
+        Param("min_forms", _("Forms submitted at least"), "int", default=2),
+        Param("mql_score", _("Score that makes an MQL"), "int", default=50),
     ),
     triggers=(block("form_submitted", form_page=None),),
     entry_conditions=(did_event("form_submitted", min_count=P("min_forms"), within_days=30),),
@@ -332,15 +345,15 @@ LEAD_NURTURING = FlowTemplate(
 
 SALES_NOTIFICATION = FlowTemplate(
     slug="sales-notification",
-    title="Sales notification",
+    title=_("Sales notification"),
     group="engagement",
-    description=(
+    description=_(
         "A contact views your pricing page or sends the “contact sales” form: your sales team "
         "gets an email with their details, score and recent activity."
     ),
     params=(
-        Param("pricing_page", "Pricing page", "page", required=True),
-        Param("contact_form", "“Contact sales” form (optional)", "form_page"),
+        Param("pricing_page", _("Pricing page"), "page", required=True),
+        Param("contact_form", _("“Contact sales” form (optional)"), "form_page"),
         sales_team_param(),
     ),
     triggers=(
@@ -353,17 +366,17 @@ SALES_NOTIFICATION = FlowTemplate(
 
 EVANGELIST = FlowTemplate(
     slug="evangelist",
-    title="Evangelist / advocacy",
+    title=_("Evangelist / advocacy"),
     group="engagement",
-    description=(
+    description=_(
         "Your most engaged customers — frequent visits, clicks in your emails or forms sent — "
         "join the “Evangelists” list and are invited to review you and share."
     ),
     params=(
-        Param("min_visits", "Site visits at least", "int", default=5),
-        Param("min_clicks", "Or clicks in emails at least", "int", default=3),
-        Param("min_forms", "Or forms submitted at least", "int", default=2),
-        Param("within_days", "Within (days)", "int", default=30),
+        Param("min_visits", _("Site visits at least"), "int", default=5),
+        Param("min_clicks", _("Or clicks in emails at least"), "int", default=3),
+        Param("min_forms", _("Or forms submitted at least"), "int", default=2),
+        Param("within_days", _("Within (days)"), "int", default=30),
     ),
     # Each kind of activity is a moment to look; the entry conditions say who qualifies.
     triggers=(
@@ -406,15 +419,15 @@ def grade(name, lower=()):
 
 LEAD_GRADING = FlowTemplate(
     slug="lead-grading",
-    title="Lead grading",
+    title=_("Lead grading"),
     group="engagement",
-    description=(
+    description=_(
         "Five weeks after a contact joins your nurture list they are added to the “Grade” "
         "list of their lead grade, A, B, C or D (graded by score: Settings › Lead scoring)."
     ),
     params=(
-        Param("nurture_list", "Nurture list", "text", default="Newsletter", required=True),
-        Param("after_weeks", "Grade after (weeks)", "int", default=5),
+        Param("nurture_list", _("Nurture list"), "text", default="Newsletter", required=True),
+        Param("after_weeks", _("Grade after (weeks)"), "int", default=5),
     ),
     triggers=(block("list_joined", list=L(P("nurture_list"))),),
     steps=(

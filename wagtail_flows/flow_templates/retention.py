@@ -1,5 +1,7 @@
 """D. Retention and feedback (FLOW_CATALOG.md 18–22)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from wagtail_flows.flow_templates.spec import (
     FlowTemplate,
     L,
@@ -43,17 +45,17 @@ def engaged_again():
 
 RE_ENGAGEMENT = FlowTemplate(
     slug="re-engagement",
-    title="Re-engagement (wake-up)",
+    title=_("Re-engagement (wake-up)"),
     group="retention",
-    description=(
+    description=_(
         "Contacts with no visit, form, open or click for 90 days move to the “Inactive” list "
         "and get an offer. If they come back (a click, a visit or a form) they return to "
         "“Active”; if not, a last-chance email follows and they are tagged “dormant” so other "
         "flows can leave them alone. A contact tagged “dormant” is never re-targeted."
     ),
     params=(
-        Param("days", "Inactive for (days)", "int", default=90),
-        Param("coupon_code", "Comeback code", "text", default="MISSYOU20", required=True),
+        Param("days", _("Inactive for (days)"), "int", default=90),
+        Param("coupon_code", _("Comeback code"), "text", default="MISSYOU20", required=True),
     ),
     triggers=(block("inactive", days=P("days"), activity="any"),),
     never_enter_if=(has_tag("dormant"),),
@@ -107,9 +109,9 @@ RE_ENGAGEMENT = FlowTemplate(
 
 NPS = FlowTemplate(
     slug="nps-feedback",
-    title="Customer satisfaction (NPS)",
+    title=_("Customer satisfaction (NPS)"),
     group="retention",
-    description=(
+    description=_(
         "After a customer answers your “how likely are you to recommend us” form: fans "
         "(9–10) are thanked and asked for a review, unhappy customers (0–6) get an apology "
         "and an offer, and everyone is tagged. A return or complaint cancels a pending email."
@@ -117,19 +119,20 @@ NPS = FlowTemplate(
     params=(
         Param(
             "form_page",
-            "NPS form",
+            _("NPS form"),
             "form_page",
             required=True,
-            help_text="The form page that asks the 0–10 question.",
+            help_text=_("The form page that asks the 0–10 question."),
         ),
         Param(
             "score_field",
-            "Score field",
+            _("Score field"),
             "text",
             default="nps_score",
             required=True,
-            help_text="The name of the form's 0–10 field, as the page's “Form answers” "
-            "screen lists it.",
+            help_text=_(
+                "The name of the form's 0–10 field, as the page's “Form answers” screen lists it."
+            ),
         ),
     ),
     triggers=(block("form_submitted", form_page=P("form_page")),),
@@ -182,15 +185,15 @@ NPS = FlowTemplate(
 
 PRODUCT_ENGAGEMENT = FlowTemplate(
     slug="product-engagement",
-    title="Product engagement",
+    title=_("Product engagement"),
     group="retention",
-    description=(
+    description=_(
         "Your product reports usage as a custom event. Heavy users are invited to share their "
         "success story; light users get tips to get more out of it."
     ),
     params=(
-        Param("event_name", "Usage event name", "text", default="feature_used", required=True),
-        Param("min_uses", "Uses in 30 days for a power user", "int", default=5),
+        Param("event_name", _("Usage event name"), "text", default="feature_used", required=True),
+        Param("min_uses", _("Uses in 30 days for a power user"), "int", default=5),
     ),
     triggers=(block("custom_event", name=P("event_name")),),
     steps=(
@@ -232,18 +235,18 @@ PRODUCT_ENGAGEMENT = FlowTemplate(
 
 EVENT_WEBINAR = FlowTemplate(
     slug="event-webinar",
-    title="Event (webinar/meet-up)",
+    title=_("Event (webinar/meet-up)"),
     group="retention",
-    description=(
+    description=_(
         "People who register for your event get a confirmation at once, a reminder the day "
         "before (at 9:00 their time) and, the day after, a thank-you with an invitation to "
         "the next one."
     ),
     params=(
-        Param("registration_form", "Registration form", "form_page", required=True),
+        Param("registration_form", _("Registration form"), "form_page", required=True),
         Param(
             "date_field",
-            "Form field holding the event date",
+            _("Form field holding the event date"),
             "text",
             default="event_date",
             required=True,
@@ -301,14 +304,14 @@ def digest():
 
 NEWSLETTER = FlowTemplate(
     slug="newsletter-cadence",
-    title="Recurring newsletter cadence",
+    title=_("Recurring newsletter cadence"),
     group="retention",
-    description=(
+    description=_(
         "New newsletter subscribers get an introduction on day 1, your services on day 3, "
         "testimonials on day 7 and a promotion on day 10, then a digest every 3 months for a "
         "year."
     ),
-    params=(Param("list", "Newsletter list", "text", default="Newsletter", required=True),),
+    params=(Param("list", _("Newsletter list"), "text", default="Newsletter", required=True),),
     triggers=(block("list_joined", list=L(P("list"))),),
     steps=(
         send("intro"),

@@ -16,11 +16,13 @@ A block wrapped in ``when("param", block)`` is left out when that parameter is e
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 GROUPS = [
-    ("acquisition", "Acquisition and welcome"),
-    ("engagement", "Interest and engagement"),
-    ("commerce", "Commerce"),
-    ("retention", "Retention and feedback"),
+    ("acquisition", _("Acquisition and welcome")),
+    ("engagement", _("Interest and engagement")),
+    ("commerce", _("Commerce")),
+    ("retention", _("Retention and feedback")),
 ]
 
 

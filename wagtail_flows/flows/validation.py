@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.forms.utils import ErrorList
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from wagtail.blocks import (
     ListBlock,
     ListBlockValidationError,
@@ -81,10 +83,10 @@ def settings_errors(flow):
     """Checks of plain fields that hold for drafts too."""
     errors = {}
     if flow.starts_at and flow.ends_at and flow.ends_at <= flow.starts_at:
-        errors["ends_at"] = ValidationError("The end must be after the start.", code="ends_at")
+        errors["ends_at"] = ValidationError(_("The end must be after the start."), code="ends_at")
     if flow.reentry == "after_days" and not flow.reentry_days:
         errors["reentry_days"] = ValidationError(
-            "Give the number of days before a contact may enter again.", code="reentry_days"
+            _("Give the number of days before a contact may enter again."), code="reentry_days"
         )
     return errors
 
@@ -143,8 +145,8 @@ def _item(where, value, block, index):
 
 def _noun(block):
     if isinstance(block, TriggersBlock):
-        return "Trigger"
-    return "Condition" if isinstance(block, ConditionsBlock) else "Step"
+        return _("Trigger")
+    return _("Condition") if isinstance(block, ConditionsBlock) else _("Step")
 
 
 def _field_label(name, nested):
@@ -215,17 +217,17 @@ def _trigger_fields(child):
     v = child.value or {}
     kind = child.block_type
     if kind == "custom_event" and not v.get("name"):
-        return {"name": "Give the custom event's name."}
+        return {"name": _("Give the custom event's name.")}
     if kind == "property_changed" and (problem := _watched_property_problem(v.get("name"))):
         return {"name": problem}
     if kind in SEGMENT_TRIGGERS and v.get("segment") is None:
-        return {"segment": "Choose a segment."}  # none chosen, or it was deleted
+        return {"segment": _("Choose a segment.")}  # none chosen, or it was deleted
     by_property = v.get("date_source") == "property"
     if kind == "date_reached" and by_property and not v.get("property_name"):
-        return {"property_name": "Name the contact's date property."}
+        return {"property_name": _("Name the contact's date property.")}
     thresholds = (v.get("min_visits"), v.get("min_open_rate"), v.get("min_click_rate"))
     if kind == "engagement" and not any(thresholds):
-        return {"min_visits": "Set a number of visits, an open rate or a click rate."}
+        return {"min_visits": _("Set a number of visits, an open rate or a click rate.")}
     return {}
 
 
@@ -236,31 +238,31 @@ def _watched_property_problem(name):
 
     name = (name or "").strip()
     if not name:
-        return "Name the property to watch."
+        return _("Name the property to watch.")
     contact = apps.get_model("wagtail_flows", "Contact")
     fields = {f.name for f in contact._meta.get_fields() if f.concrete or f.many_to_many}
     if name.lower() in fields | {"full_name", "tags", "lists"}:
-        return (
-            f"“{name}” is a contact field, not a property: its changes start no flow "
+        return _(
+            "“%(name)s” is a contact field, not a property: its changes start no flow "
             "(the stage and the score have triggers of their own)."
-        )
+        ) % {"name": name}
     return None
 
 
 def _triggers_error(stream, path):
     walk = _Walk(path)
     if not list(stream or ()):
-        message = "Add a trigger: nothing would start this flow."
+        message = _("Add a trigger: nothing would start this flow.")
         walk.messages.append(f"{path}: {message}")
         return _stream_error({}, [ValidationError(message, code="no_trigger")], walk.messages)
-    block_errors = _struct_errors(stream, _trigger_fields, walk, TriggersBlock(), "Trigger")
+    block_errors = _struct_errors(stream, _trigger_fields, walk, TriggersBlock(), _("Trigger"))
     return _stream_error(block_errors, [], walk.messages)
 
 
 def _condition_fields(child):
     v = child.value or {}
     if child.block_type == "property" and _blank(v.get("name")):
-        return {"name": "Name the property to compare."}
+        return {"name": _("Name the property to compare.")}
     if child.block_type in GROUP_CONDITION_TYPES:
         return _group_fields(child.block_type, v)
     return {}
@@ -268,10 +270,11 @@ def _condition_fields(child):
 
 def _group_fields(block_type, v):
     if block_type == "group" and v.get("match") not in ("all", "any"):
-        return {"match": "Choose whether all or any of the group's conditions must hold."}
+        return {"match": _("Choose whether all or any of the group's conditions must hold.")}
     if not list(v.get("conditions") or ()):
-        noun = "group" if block_type == "group" else "“Not”"
-        return {"conditions": f"Add a condition to this {noun}, or remove it."}
+        if block_type == "group":
+            return {"conditions": _("Add a condition to this group, or remove it.")}
+        return {"conditions": _("Add a condition to this “Not”, or remove it.")}
     return {}
 
 
@@ -286,7 +289,7 @@ def _condition_stream_errors(stream, walk, path):
     block = ConditionsBlock()
     block_errors = {}
     for index, child in enumerate(stream or ()):
-        where = f"{path} › Condition {_position(index, child, block)}"
+        where = f"{path} › {_('Condition')} {_position(index, child, block)}"
         problems = _condition_fields(child)
         nested = {}
         if child.block_type in GROUP_CONDITION_TYPES:
@@ -324,7 +327,7 @@ def _step_stream_errors(stream, walk, where):
     block = StepsBlock()
     block_errors = {}
     for index, child in enumerate(stream or ()):
-        here = f"{where} › Step {_position(index, child, block)}"
+        here = f"{where} › {_('Step')} {_position(index, child, block)}"
         error = STEP_CHECKS.get(child.block_type, _no_check)(child.value or {}, walk, here)
         if error is not None:
             block_errors[index] = error
@@ -350,25 +353,29 @@ def _struct(walk, where, problems, nested=None, non_block=()):
 def _check_send_email(value, walk, where):
     page = value.get("page")
     if page is None:
-        return _struct(walk, where, {"page": "Choose an email."})
+        return _struct(walk, where, {"page": _("Choose an email.")})
     if not page.live:
-        return _struct(walk, where, {"page": f"“{page.title}” is not published: publish it."})
+        return _struct(
+            walk,
+            where,
+            {"page": _("“%(title)s” is not published: publish it.") % {"title": page.title}},
+        )
     return None
 
 
 def _check_wait(value, walk, where):
     if value.get("amount") is None or value["amount"] <= 0:
-        return _struct(walk, where, {"amount": "A wait must be longer than 0."})
+        return _struct(walk, where, {"amount": _("A wait must be longer than 0.")})
     return None
 
 
 def _check_wait_until(value, walk, where):
     if value.get("date_source"):
         if _blank(value.get("date_key")):
-            return _struct(walk, where, {"date_key": "Name the date to wait for."})
+            return _struct(walk, where, {"date_key": _("Name the date to wait for.")})
         return None
     if not value.get("time") and not value.get("weekdays"):
-        return _struct(walk, where, {"time": "Set a time of day, weekdays or a date."})
+        return _struct(walk, where, {"time": _("Set a time of day, weekdays or a date.")})
     return None
 
 
@@ -380,44 +387,46 @@ def _nested(stream, walk, where, name):
 def _check_branch(value, walk, where):
     problems, nested = {}, {}
     if not list(value.get("conditions") or ()):
-        problems["conditions"] = "Add a condition to branch on."
+        problems["conditions"] = _("Add a condition to branch on.")
     conditions = _branch_conditions_error(value.get("conditions"), walk, where)
     if conditions is not None:
         nested["conditions"] = conditions
     if value.get("wait_up_to_amount") is not None and value["wait_up_to_amount"] < 0:
-        problems["wait_up_to_amount"] = "Waiting cannot be negative."
-    for side in ("yes", "no"):
-        error = _nested(value.get(side), walk, where, side.capitalize())
+        problems["wait_up_to_amount"] = _("Waiting cannot be negative.")
+    for side, side_label in (("yes", _("Yes")), ("no", _("No"))):
+        error = _nested(value.get(side), walk, where, side_label)
         if error is not None:
             nested[side] = error
     if not list(value.get("yes") or ()) and not list(value.get("no") or ()):
-        problems["yes"] = "Add a step to Yes or No: this branch does nothing."
+        problems["yes"] = _("Add a step to Yes or No: this branch does nothing.")
     return _struct(walk, where, problems, nested)
 
 
 def _branch_conditions_error(stream, walk, where):
-    errors = _condition_stream_errors(stream, walk, f"{where} › Conditions")
+    errors = _condition_stream_errors(stream, walk, f"{where} › {_('Conditions')}")
     return StreamBlockValidationError(block_errors=errors) if errors else None
 
 
 def _check_split(value, walk, where):
     variants = list(value.get("variants") or ())
     if not variants:
-        return _struct(walk, where, {"variants": "Add at least one variant."})
+        return _struct(walk, where, {"variants": _("Add at least one variant.")})
     item_errors, non_block = {}, []
     for index, variant in enumerate(variants):
         label = variant.get("label") or chr(65 + index)
-        error = _nested(variant.get("steps"), walk, where, f"Variant {label}")
+        error = _nested(
+            variant.get("steps"), walk, where, _("Variant %(label)s") % {"label": label}
+        )
         if error is not None:
             item_errors[index] = StructBlockValidationError(block_errors={"steps": error})
     if sum(max(v.get("weight") or 0, 0) for v in variants) <= 0:
-        non_block.append("The variants' weights add up to 0: give one a weight.")
+        non_block.append(_("The variants' weights add up to 0: give one a weight."))
     if all(not list(v.get("steps") or ()) for v in variants):
-        non_block.append("Add a step to at least one variant: this split does nothing.")
+        non_block.append(_("Add a step to at least one variant: this split does nothing."))
     if not item_errors and not non_block:
         return None
     for message in non_block:
-        walk.messages.append(f"{where} › variants: {message}")
+        walk.messages.append(f"{where} › {_('variants')}: {message}")
     list_error = ListBlockValidationError(
         block_errors=item_errors, non_block_errors=ErrorList(non_block)
     )
@@ -440,28 +449,32 @@ def _blank(value):
 def _check_notify(value, walk, where):
     recipients = [r.strip() for r in (value.get("recipients") or "").split(",") if r.strip()]
     if not recipients:
-        return _struct(walk, where, {"recipients": "Add at least one email address."})
+        return _struct(walk, where, {"recipients": _("Add at least one email address.")})
     for address in recipients:
         try:
             validate_email(address)
         except ValidationError:
-            return _struct(walk, where, {"recipients": f"Not an email address: {address}"})
+            return _struct(
+                walk,
+                where,
+                {"recipients": _("Not an email address: %(address)s") % {"address": address}},
+            )
     return None
 
 
 def _check_webhook(value, walk, where):
     url = value.get("url") or ""
     if not url:
-        return _struct(walk, where, {"url": "Enter the URL to call."})
+        return _struct(walk, where, {"url": _("Enter the URL to call.")})
     allowed = ("https://", "http://") if settings.DEBUG else ("https://",)
     if not url.lower().startswith(allowed):
-        return _struct(walk, where, {"url": "Use an https:// URL."})
+        return _struct(walk, where, {"url": _("Use an https:// URL.")})
     return None
 
 
 def _check_change_score(value, walk, where):
     if not value.get("delta"):
-        return _struct(walk, where, {"delta": "Use a number other than 0."})
+        return _struct(walk, where, {"delta": _("Use a number other than 0.")})
     return None
 
 
@@ -471,11 +484,11 @@ STEP_CHECKS = {
     "wait_until": _check_wait_until,
     "branch": _check_branch,
     "split": _check_split,
-    "add_to_list": _required("list", "Choose a list."),
-    "remove_from_list": _required("list", "Choose a list."),
-    "add_tag": _required("tag", "Name the tag."),
-    "remove_tag": _required("tag", "Name the tag."),
-    "set_stage": _required("stage", "Choose a stage."),
+    "add_to_list": _required("list", gettext_lazy("Choose a list.")),
+    "remove_from_list": _required("list", gettext_lazy("Choose a list.")),
+    "add_tag": _required("tag", gettext_lazy("Name the tag.")),
+    "remove_tag": _required("tag", gettext_lazy("Name the tag.")),
+    "set_stage": _required("stage", gettext_lazy("Choose a stage.")),
     "change_score": _check_change_score,
     "notify": _check_notify,
     "webhook": _check_webhook,
@@ -564,7 +577,11 @@ def _at(value, index):
 
 def _list_item_label(value, index):
     label = _get(value, "label")
-    return f"Variant {label or chr(65 + index)}" if isinstance(label, str) else str(index + 1)
+    return (
+        _("Variant %(label)s") % {"label": label or chr(65 + index)}
+        if isinstance(label, str)
+        else str(index + 1)
+    )
 
 
 def _line(where, message):

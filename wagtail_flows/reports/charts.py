@@ -5,8 +5,10 @@ chart has a <title> and <desc>, and ``figure()`` adds the same numbers as a visu
 table for screen readers.
 """
 
+from django.utils.dateformat import format as date_format
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 WIDTH = 640
 BAR_HEIGHT = 22
@@ -47,9 +49,10 @@ def _rect(x, y, width, height, colour, label=""):
     )
 
 
-def funnel_svg(rows, title="Funnel", chart_id="wf-funnel"):
+def funnel_svg(rows, title=None, chart_id="wf-funnel"):
     """Horizontal bars: ``rows`` is [(label, count)] or [(label, count, depth)] (nested
     steps are indented by depth); the first bar is usually the widest."""
+    title = gettext("Funnel") if title is None else title
     rows = [(row[0], row[1], row[2] if len(row) > 2 else 0) for row in rows]
     top = max([count for _, count, _d in rows] + [1])
     height = PAD + len(rows) * (BAR_HEIGHT + BAR_GAP)
@@ -65,12 +68,13 @@ def funnel_svg(rows, title="Funnel", chart_id="wf-funnel"):
         body.append(
             _text(LABEL_WIDTH + width + 6, y + BAR_HEIGHT * 0.7, str(count), weight="bold")
         )
-    desc = "; ".join(f"{label}: {count}" for label, count, _d in rows) or "No data"
+    desc = "; ".join(f"{label}: {count}" for label, count, _d in rows) or gettext("No data")
     return _svg(WIDTH, height, title, desc, body, chart_id)
 
 
-def trend_svg(days, title="Daily trend", chart_id="wf-trend"):
+def trend_svg(days, title=None, chart_id="wf-trend"):
     """Side-by-side daily bars of enrollments and conversions: [(date, enrolled, converted)]."""
+    title = gettext("Daily trend") if title is None else title
     days = list(days)
     top = max([max(e, c) for _, e, c in days] + [1])
     plot_h = TREND_HEIGHT - 2 * PAD
@@ -80,18 +84,28 @@ def trend_svg(days, title="Daily trend", chart_id="wf-trend"):
     for index, (day, enrolled, converted) in enumerate(days):
         x = PAD + index * slot
         for offset, count, colour, name in (
-            (0, enrolled, ENROLLED_COLOUR, "enrolled"),
-            (bar, converted, CONVERTED_COLOUR, "converted"),
+            (0, enrolled, ENROLLED_COLOUR, gettext("enrolled")),
+            (bar, converted, CONVERTED_COLOUR, gettext("converted")),
         ):
             h = plot_h * count / top
-            tip = f"{day:%d %b}: {count} {name}"
+            tip = f"{date_format(day, 'd M')}: {count} {name}"
             body.append(_rect(f"{x + offset:.1f}", f"{PAD + plot_h - h:.1f}", bar, h, colour, tip))
     body.extend(_date_labels(days, slot, plot_h))
     body.extend(_legend())
     total_e = sum(e for _, e, _c in days)
     total_c = sum(c for _, _e, c in days)
-    span = f"{days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}" if days else "no days"
-    desc = f"{span}: {total_e} enrolled, {total_c} converted."
+    if days:
+        span = gettext("%(start)s to %(end)s") % {
+            "start": date_format(days[0][0], "d M Y"),
+            "end": date_format(days[-1][0], "d M Y"),
+        }
+    else:
+        span = gettext("no days")
+    desc = gettext("%(span)s: %(enrolled)s enrolled, %(converted)s converted.") % {
+        "span": span,
+        "enrolled": total_e,
+        "converted": total_c,
+    }
     return _svg(WIDTH, TREND_HEIGHT, title, desc, body, chart_id)
 
 
@@ -109,7 +123,12 @@ def _date_labels(days, slot, plot_h):
         return []
     step = max(len(days) // 6, 1)
     return [
-        _text(f"{PAD + (i + 0.5) * slot:.1f}", PAD + plot_h + 16, f"{day:%d %b}", anchor="middle")
+        _text(
+            f"{PAD + (i + 0.5) * slot:.1f}",
+            PAD + plot_h + 16,
+            date_format(day, "d M"),
+            anchor="middle",
+        )
         for i, (day, _e, _c) in enumerate(days)
         if i % step == 0
     ]
@@ -119,9 +138,9 @@ def _legend():
     y = 12
     return [
         _rect(PAD, y - 9, 10, 10, ENROLLED_COLOUR),
-        _text(PAD + 14, y, "Enrolled"),
+        _text(PAD + 14, y, gettext("Enrolled")),
         _rect(PAD + 90, y - 9, 10, 10, CONVERTED_COLOUR),
-        _text(PAD + 104, y, "Converted"),
+        _text(PAD + 104, y, gettext("Converted")),
     ]
 
 

@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import View
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
@@ -164,27 +165,27 @@ class ReportExportView(SpreadsheetExportMixin, View):
         "revenue",
     ]
     export_headings = {
-        "where": "Where",
-        "label": "Step",
-        "type": "Type",
-        "entered": "Entered",
-        "here": "Waiting here",
-        "completed": "Completed",
-        "failed": "Failed",
-        "exited_here": "Exited here",
-        "unsubscribed_here": "Unsubscribed here",
-        "converted_here": "Converted here",
-        "sent": "Sent",
-        "opened": "Opened",
-        "open_rate": "Open rate %",
-        "clicked": "Clicked",
-        "click_rate": "Click rate %",
-        "unsubscribed": "Unsubscribed",
-        "unsubscribe_rate": "Unsubscribe rate %",
-        "goal_reached": "Goal reached",
-        "goal_rate": "Goal rate %",
-        "orders": "Orders after a click",
-        "revenue": "Revenue after a click",
+        "where": gettext_lazy("Where"),
+        "label": gettext_lazy("Step"),
+        "type": gettext_lazy("Type"),
+        "entered": gettext_lazy("Entered"),
+        "here": gettext_lazy("Waiting here"),
+        "completed": gettext_lazy("Completed"),
+        "failed": gettext_lazy("Failed"),
+        "exited_here": gettext_lazy("Exited here"),
+        "unsubscribed_here": gettext_lazy("Unsubscribed here"),
+        "converted_here": gettext_lazy("Converted here"),
+        "sent": gettext_lazy("Sent"),
+        "opened": gettext_lazy("Opened"),
+        "open_rate": gettext_lazy("Open rate %"),
+        "clicked": gettext_lazy("Clicked"),
+        "click_rate": gettext_lazy("Click rate %"),
+        "unsubscribed": gettext_lazy("Unsubscribed"),
+        "unsubscribe_rate": gettext_lazy("Unsubscribe rate %"),
+        "goal_reached": gettext_lazy("Goal reached"),
+        "goal_rate": gettext_lazy("Goal rate %"),
+        "orders": gettext_lazy("Orders after a click"),
+        "revenue": gettext_lazy("Revenue after a click"),
     }
 
     def get(self, request, pk):

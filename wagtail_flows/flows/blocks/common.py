@@ -1,5 +1,6 @@
 """What the trigger, condition and step blocks share: nesting limits, choices, choosers."""
 
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
 from wagtail_flows.flows.choosers import (
@@ -13,16 +14,21 @@ MAX_NESTING = 3
 # Condition groups (``group``, ``none_of``) nest this many levels deep.
 MAX_CONDITION_NESTING = 3
 
-UNIT_CHOICES = [("minutes", "minutes"), ("hours", "hours"), ("days", "days"), ("weeks", "weeks")]
-MATCH_CHOICES = [("all", "All conditions"), ("any", "Any condition")]
+UNIT_CHOICES = [
+    ("minutes", _("minutes")),
+    ("hours", _("hours")),
+    ("days", _("days")),
+    ("weeks", _("weeks")),
+]
+MATCH_CHOICES = [("all", _("All conditions")), ("any", _("Any condition"))]
 WEEKDAY_CHOICES = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
 ]
 
 

@@ -9,6 +9,8 @@ filters read it: a subclass of the model is a type of its own.
 import swapper
 from django.apps import apps
 from django.utils.text import capfirst
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
 OUR_APP = "wagtail_flows"  # its page types (email pages, the library) are never site pages
@@ -38,7 +40,7 @@ def page_type_choices():
             label = f"{label} ({model._meta.app_config.verbose_name})"
         choices.append((page_type_key(model), label))
     choices.sort(key=lambda choice: (str(choice[1]).lower(), choice[0]))
-    return [("", "Any page type"), *choices]
+    return [("", _("Any page type")), *choices]
 
 
 def page_type_model(key):
@@ -56,7 +58,9 @@ def page_type_label(key, plural=False):
     """How a description names pages of the type: "product page" ("product pages")."""
     model = page_type_model(key)
     if model is None:
-        return f"pages of type {key}" if plural else f"page of type {key}"
+        if plural:
+            return gettext("pages of type %(type)s") % {"type": key}
+        return gettext("page of type %(type)s") % {"type": key}
     name = model._meta.verbose_name_plural if plural else model._meta.verbose_name
     return str(name)
 
@@ -65,7 +69,7 @@ def page_type_block(**kwargs):
     return blocks.ChoiceBlock(
         choices=page_type_choices,
         required=False,
-        label="Page type",
-        help_text="Only pages of this type, e.g. any product page.",
+        label=_("Page type"),
+        help_text=_("Only pages of this type, e.g. any product page."),
         **kwargs,
     )

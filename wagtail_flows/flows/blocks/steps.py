@@ -8,6 +8,7 @@ branch/split deep (the innermost streams offer every step except branch and spli
 import functools
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
 from wagtail_flows.flows.blocks.common import (
@@ -23,127 +24,145 @@ from wagtail_flows.flows.blocks.conditions import ConditionsBlock
 
 
 class SendEmailStep(blocks.StructBlock):
-    page = email_page_block(required=False, label="Email")
+    page = email_page_block(required=False, label=_("Email"))
     subject_override = blocks.CharBlock(
-        required=False, max_length=255, help_text="Leave empty to use the email's subject."
+        label=_("Subject override"),
+        required=False,
+        max_length=255,
+        help_text=_("Leave empty to use the email's subject."),
     )
 
     class Meta:
-        label = "Send email"
+        label = _("Send email")
         icon = "mail"
 
 
 class WaitStep(blocks.StructBlock):
-    amount = blocks.IntegerBlock(default=1)
-    unit = blocks.ChoiceBlock(choices=UNIT_CHOICES, default="days")
+    amount = blocks.IntegerBlock(label=_("Amount"), default=1)
+    unit = blocks.ChoiceBlock(label=_("Unit"), choices=UNIT_CHOICES, default="days")
 
     class Meta:
-        label = "Wait"
+        label = _("Wait")
         icon = "time"
 
 
 class WaitUntilStep(blocks.StructBlock):
-    time = blocks.TimeBlock(required=False, label="Time of day")
+    time = blocks.TimeBlock(required=False, label=_("Time of day"))
     weekdays = blocks.MultipleChoiceBlock(
-        choices=WEEKDAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Weekdays"),
+        choices=WEEKDAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     timezone = blocks.ChoiceBlock(
-        choices=[("contact", "the contact's time zone"), ("site", "the site's time zone")],
+        label=_("Timezone"),
+        choices=[("contact", _("the contact's time zone")), ("site", _("the site's time zone"))],
         default="contact",
     )
     date_source = blocks.ChoiceBlock(
+        label=_("Date source"),
         choices=[
-            ("", "no date"),
-            ("property", "a date property of the contact"),
-            ("context", "a date from the triggering event"),
+            ("", _("no date")),
+            ("property", _("a date property of the contact")),
+            ("context", _("a date from the triggering event")),
         ],
         default="",
         required=False,
     )
-    date_key = blocks.CharBlock(required=False, help_text="Property or event field name.")
-    offset_days = blocks.IntegerBlock(default=0, help_text="Negative: days before the date.")
+    date_key = blocks.CharBlock(
+        label=_("Date key"), required=False, help_text=_("Property or event field name.")
+    )
+    offset_days = blocks.IntegerBlock(
+        label=_("Offset days"), default=0, help_text=_("Negative: days before the date.")
+    )
 
     class Meta:
-        label = "Wait until"
+        label = _("Wait until")
         icon = "date"
 
 
 class ListStep(blocks.StructBlock):
-    list = list_block(required=False)
+    list = list_block(label=_("List"), required=False)
 
 
 class AddToListStep(ListStep):
     class Meta:
-        label = "Add to list"
+        label = _("Add to list")
         icon = "plus"
 
 
 class RemoveFromListStep(ListStep):
     class Meta:
-        label = "Remove from list"
+        label = _("Remove from list")
         icon = "minus"
 
 
 class TagStep(blocks.StructBlock):
-    tag = blocks.CharBlock(required=False, max_length=100)
+    tag = blocks.CharBlock(label=_("Tag"), required=False, max_length=100)
 
 
 class AddTagStep(TagStep):
     class Meta:
-        label = "Add tag"
+        label = _("Add tag")
         icon = "tag"
 
 
 class RemoveTagStep(TagStep):
     class Meta:
-        label = "Remove tag"
+        label = _("Remove tag")
         icon = "tag"
 
 
 class SetStageStep(blocks.StructBlock):
-    stage = stage_block(required=False)
+    stage = stage_block(label=_("Stage"), required=False)
 
     class Meta:
-        label = "Set lifecycle stage"
+        label = _("Set lifecycle stage")
         icon = "pick"
 
 
 class ChangeScoreStep(blocks.StructBlock):
-    delta = blocks.IntegerBlock(default=10, help_text="Negative numbers lower the score.")
+    delta = blocks.IntegerBlock(
+        label=_("Delta"), default=10, help_text=_("Negative numbers lower the score.")
+    )
 
     class Meta:
-        label = "Change score"
+        label = _("Change score")
         icon = "pick"
 
 
 class NotifyStep(blocks.StructBlock):
     recipients = blocks.CharBlock(
-        help_text="Staff email addresses, separated by commas.", required=False
+        label=_("Recipients"),
+        help_text=_("Staff email addresses, separated by commas."),
+        required=False,
     )
-    subject = blocks.CharBlock(required=False, max_length=255)
-    message = blocks.TextBlock(required=False)
+    subject = blocks.CharBlock(label=_("Subject"), required=False, max_length=255)
+    message = blocks.TextBlock(label=_("Message"), required=False)
 
     class Meta:
-        label = "Notify the team"
+        label = _("Notify the team")
         icon = "mail"
 
 
 class WebhookStep(blocks.StructBlock):
-    url = blocks.URLBlock(required=False, label="URL", help_text="Must start with https://")
+    url = blocks.URLBlock(required=False, label=_("URL"), help_text=_("Must start with https://"))
     secret = blocks.CharBlock(
-        required=False, help_text="Signs the payload: X-Flows-Signature: sha256=<HMAC>."
+        label=_("Secret"),
+        required=False,
+        help_text=_("Signs the payload: X-Flows-Signature: sha256=<HMAC>."),
     )
 
     class Meta:
-        label = "Webhook"
+        label = _("Webhook")
         icon = "link-external"
 
 
 class ExitStep(blocks.StructBlock):
-    reason = blocks.CharBlock(required=False, max_length=255)
+    reason = blocks.CharBlock(label=_("Reason"), required=False, max_length=255)
 
     class Meta:
-        label = "Exit"
+        label = _("Exit")
         icon = "cross"
 
 
@@ -173,14 +192,24 @@ def _nested_steps(depth, label):
 def _branch_block(depth):
     return blocks.StructBlock(
         [
-            ("conditions", ConditionsBlock()),
-            ("match", blocks.ChoiceBlock(choices=MATCH_CHOICES, default="all")),
-            ("wait_up_to_amount", blocks.IntegerBlock(required=False, label="Wait up to")),
-            ("wait_up_to_unit", blocks.ChoiceBlock(choices=UNIT_CHOICES, default="days")),
-            ("yes", _nested_steps(depth, "Yes")),
-            ("no", _nested_steps(depth, "No")),
+            (
+                "conditions",
+                ConditionsBlock(
+                    label=_("Conditions"),
+                ),
+            ),
+            ("match", blocks.ChoiceBlock(label=_("Match"), choices=MATCH_CHOICES, default="all")),
+            ("wait_up_to_amount", blocks.IntegerBlock(required=False, label=_("Wait up to"))),
+            (
+                "wait_up_to_unit",
+                blocks.ChoiceBlock(
+                    label=_("Wait up to unit"), choices=UNIT_CHOICES, default="days"
+                ),
+            ),
+            ("yes", _nested_steps(depth, _("Yes"))),
+            ("no", _nested_steps(depth, _("No"))),
         ],
-        label="Branch",
+        label=_("Branch"),
         icon="help",
     )
 
@@ -189,27 +218,27 @@ def _branch_block(depth):
 def _split_block(depth):
     variant = blocks.StructBlock(
         [
-            ("label", blocks.CharBlock(required=False, max_length=100)),
-            ("weight", blocks.IntegerBlock(default=50, min_value=0)),
-            ("steps", _nested_steps(depth, "Steps")),
+            ("label", blocks.CharBlock(label=_("Label"), required=False, max_length=100)),
+            ("weight", blocks.IntegerBlock(label=_("Weight"), default=50, min_value=0)),
+            ("steps", _nested_steps(depth, _("Steps"))),
         ],
-        label="Variant",
+        label=_("Variant"),
     )
     return blocks.StructBlock(
         [
-            ("variants", blocks.ListBlock(variant, min_num=0)),
+            ("variants", blocks.ListBlock(variant, min_num=0, label=_("Variants"))),
             *_auto_winner_fields(),
         ],
-        label="A/B split",
+        label=_("A/B split"),
         icon="order",
     )
 
 
 AUTO_WINNER_CHOICES = [
-    ("", "Off: keep splitting by weight"),
-    ("opened", "Opened an email"),
-    ("clicked", "Clicked an email"),
-    ("converted", "Reached the goal"),
+    ("", _("Off: keep splitting by weight")),
+    ("opened", _("Opened an email")),
+    ("clicked", _("Clicked an email")),
+    ("converted", _("Reached the goal")),
 ]
 
 
@@ -223,9 +252,12 @@ def _auto_winner_fields():
                 choices=AUTO_WINNER_CHOICES,
                 required=False,
                 default="",
-                label="Pick the winner on",
-                help_text="When one variant wins clearly (95 % confidence), every new "
-                "contact goes to it.",
+                label=_("Pick the winner on"),
+                help_text=_(
+                    # xgettext:no-python-format
+                    "When one variant wins clearly (95 % confidence), every new "
+                    "contact goes to it."
+                ),
             ),
         ),
         (
@@ -233,14 +265,16 @@ def _auto_winner_fields():
             blocks.IntegerBlock(
                 required=False,
                 min_value=1,
-                label="Not before this many contacts per variant",
-                help_text="Empty: the site's minimum (AB_MIN_CONTACTS, 30 by default).",
+                label=_("Not before this many contacts per variant"),
+                help_text=_("Empty: the site's minimum (AB_MIN_CONTACTS, 30 by default)."),
             ),
         ),
         (
             "decide_on",
             blocks.DateBlock(
-                required=False, label="Not before", help_text="Optional earliest day to decide."
+                required=False,
+                label=_("Not before"),
+                help_text=_("Optional earliest day to decide."),
             ),
         ),
     ]

@@ -2,6 +2,7 @@
 
 import functools
 
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.documents.blocks import DocumentChooserBlock
 
@@ -17,30 +18,32 @@ from wagtail_flows.vocabulary import Grade
 
 
 class PageViewedTrigger(blocks.StructBlock):
-    page = blocks.PageChooserBlock(required=False, help_text="Leave empty for any page.")
-    include_descendants = blocks.BooleanBlock(required=False, label="Include pages below it")
+    page = blocks.PageChooserBlock(
+        label=_("Page"), required=False, help_text=_("Leave empty for any page.")
+    )
+    include_descendants = blocks.BooleanBlock(required=False, label=_("Include pages below it"))
     page_type = page_type_block()
-    min_views = blocks.IntegerBlock(default=1, min_value=1, label="Viewed at least (times)")
+    min_views = blocks.IntegerBlock(default=1, min_value=1, label=_("Viewed at least (times)"))
     count_visits = blocks.BooleanBlock(
         required=False,
-        label="Count visits, not page views",
-        help_text="The pages someone views within 30 minutes of arriving count once.",
+        label=_("Count visits, not page views"),
+        help_text=_("The pages someone views within 30 minutes of arriving count once."),
     )
-    within_days = blocks.IntegerBlock(required=False, min_value=1, label="Within (days)")
+    within_days = blocks.IntegerBlock(required=False, min_value=1, label=_("Within (days)"))
 
     class Meta:
-        label = "Page viewed"
+        label = _("Page viewed")
         icon = "doc-full"
 
 
 class DocumentDownloadedTrigger(blocks.StructBlock):
-    document = DocumentChooserBlock(required=False)
+    document = DocumentChooserBlock(label=_("Document"), required=False)
     collection = CollectionChooserBlock(
-        required=False, help_text="Or any document in a collection."
+        label=_("Collection"), required=False, help_text=_("Or any document in a collection.")
     )
 
     class Meta:
-        label = "Document downloaded"
+        label = _("Document downloaded")
         icon = "doc-full-inverse"
 
 
@@ -60,111 +63,122 @@ class FormPageChooserBlock(blocks.PageChooserBlock):
 
 
 class FormSubmittedTrigger(blocks.StructBlock):
-    form_page = FormPageChooserBlock(required=False, help_text="Leave empty for any form.")
+    form_page = FormPageChooserBlock(
+        label=_("Form page"), required=False, help_text=_("Leave empty for any form.")
+    )
 
     class Meta:
-        label = "Form submitted"
+        label = _("Form submitted")
         icon = "form"
 
 
 class OrderPlacedTrigger(blocks.StructBlock):
-    min_total = blocks.DecimalBlock(required=False, min_value=0, label="Order total at least")
-    sku = blocks.CharBlock(required=False, label="Contains product (SKU)")
-    first_order_only = blocks.BooleanBlock(required=False, label="Only their first order")
+    min_total = blocks.DecimalBlock(required=False, min_value=0, label=_("Order total at least"))
+    sku = blocks.CharBlock(required=False, label=_("Contains product (SKU)"))
+    first_order_only = blocks.BooleanBlock(required=False, label=_("Only their first order"))
 
     class Meta:
-        label = "Order placed"
+        label = _("Order placed")
         icon = "tag"
 
 
 class CartAbandonedTrigger(blocks.StructBlock):
-    after_hours = blocks.IntegerBlock(default=4, min_value=1, label="No order for (hours)")
+    after_hours = blocks.IntegerBlock(default=4, min_value=1, label=_("No order for (hours)"))
 
     class Meta:
-        label = "Cart abandoned"
+        label = _("Cart abandoned")
         icon = "warning"
 
 
 class ListJoinedTrigger(blocks.StructBlock):
-    list = list_block(required=False, help_text="Leave empty for any list.")
+    list = list_block(label=_("List"), required=False, help_text=_("Leave empty for any list."))
 
     class Meta:
-        label = "Joined a list"
+        label = _("Joined a list")
         icon = "group"
 
 
 class SegmentEnteredTrigger(blocks.StructBlock):
     segment = SegmentChooserBlock(
+        label=_("Segment"),
         required=False,
-        help_text="Checked by the sweep, about every minute. Contacts already in the segment "
-        "when the flow goes live do not start: enroll them from the segment if you want them.",
+        help_text=_(
+            "Checked by the sweep, about every minute. Contacts already in the segment "
+            "when the flow goes live do not start: enroll them from the segment if you want them."
+        ),
     )
 
     class Meta:
-        label = "Enters a segment"
+        label = _("Enters a segment")
         icon = "crosshairs"
 
 
 class SegmentLeftTrigger(blocks.StructBlock):
     segment = SegmentChooserBlock(
-        required=False, help_text="Checked by the sweep, about every minute."
+        label=_("Segment"),
+        required=False,
+        help_text=_("Checked by the sweep, about every minute."),
     )
 
     class Meta:
-        label = "Leaves a segment"
+        label = _("Leaves a segment")
         icon = "crosshairs"
 
 
 class TagAddedTrigger(blocks.StructBlock):
-    tag = blocks.CharBlock(required=False, help_text="Leave empty for any tag.")
+    tag = blocks.CharBlock(label=_("Tag"), required=False, help_text=_("Leave empty for any tag."))
 
     class Meta:
-        label = "Tag added"
+        label = _("Tag added")
         icon = "tag"
 
 
 class StageChangedTrigger(blocks.StructBlock):
-    stage = stage_block(required=False, help_text="Leave empty for any stage.")
+    stage = stage_block(
+        label=_("Stage"), required=False, help_text=_("Leave empty for any stage.")
+    )
 
     class Meta:
-        label = "Lifecycle stage changed"
+        label = _("Lifecycle stage changed")
         icon = "pick"
 
 
 class ScoreReachedTrigger(blocks.StructBlock):
-    threshold = blocks.IntegerBlock(default=50)
+    threshold = blocks.IntegerBlock(label=_("Threshold"), default=50)
 
     class Meta:
-        label = "Score reached"
+        label = _("Score reached")
         icon = "pick"
 
 
 class GradeBecomesTrigger(blocks.StructBlock):
     grade = blocks.ChoiceBlock(
+        label=_("Grade"),
         choices=Grade.choices,
         default=Grade.A,
-        help_text="When a contact's score lifts them to this grade (Settings › Lead scoring).",
+        help_text=_("When a contact's score lifts them to this grade (Settings › Lead scoring)."),
     )
 
     class Meta:
-        label = "Grade becomes"
+        label = _("Grade becomes")
         icon = "pick"
 
 
 class InactiveTrigger(blocks.StructBlock):
-    days = blocks.IntegerBlock(default=30, min_value=1)
+    days = blocks.IntegerBlock(label=_("Days"), default=30, min_value=1)
     activity = blocks.ChoiceBlock(
+        label=_("Activity"),
         choices=[
-            ("any", "any activity"),
-            ("visit", "site visit"),
-            ("form", "form"),
-            ("email", "email open or click"),
+            ("any", _("any activity")),
+            ("visit", _("site visit")),
+            ("form", _("form")),
+            ("email", _("email open or click")),
         ],
         default="any",
     )
 
     class Meta:
-        label = "Inactive"
+        label = _("Inactive")
         icon = "time"
 
 
@@ -172,61 +186,77 @@ class EngagementTrigger(blocks.StructBlock):
     min_visits = blocks.IntegerBlock(
         required=False,
         min_value=1,
-        label="Site visits at least",
-        help_text="A visit: the pages someone views within 30 minutes of arriving.",
+        label=_("Site visits at least"),
+        help_text=_("A visit: the pages someone views within 30 minutes of arriving."),
     )
-    within_days = blocks.IntegerBlock(default=7, min_value=1, label="Within (days)")
+    within_days = blocks.IntegerBlock(default=7, min_value=1, label=_("Within (days)"))
     min_open_rate = blocks.IntegerBlock(
-        required=False, min_value=1, max_value=100, label="Or open rate at least (%)"
+        required=False, min_value=1, max_value=100, label=_("Or open rate at least (%)")
     )
     min_click_rate = blocks.IntegerBlock(
-        required=False, min_value=1, max_value=100, label="Or click rate at least (%)"
+        required=False, min_value=1, max_value=100, label=_("Or click rate at least (%)")
     )
-    last_emails = blocks.IntegerBlock(default=10, min_value=1, label="Over the last (emails)")
+    last_emails = blocks.IntegerBlock(default=10, min_value=1, label=_("Over the last (emails)"))
 
     class Meta:
-        label = "Highly engaged"
+        label = _("Highly engaged")
         icon = "pick"
 
 
 class DateReachedTrigger(blocks.StructBlock):
     date_source = blocks.ChoiceBlock(
-        choices=[("property", "a date property of the contact"), ("last_order", "last order")],
+        label=_("Date source"),
+        choices=[
+            ("property", _("a date property of the contact")),
+            ("last_order", _("last order")),
+        ],
         default="property",
     )
-    property_name = blocks.CharBlock(required=False, help_text="e.g. renewal_date")
-    offset_days = blocks.IntegerBlock(default=0, min_value=0)
+    property_name = blocks.CharBlock(
+        label=_("Property name"), required=False, help_text=_("e.g. renewal_date")
+    )
+    offset_days = blocks.IntegerBlock(label=_("Offset days"), default=0, min_value=0)
     direction = blocks.ChoiceBlock(
-        choices=[("before", "before"), ("after", "after")], default="before"
+        label=_("Direction"),
+        choices=[("before", _("before")), ("after", _("after"))],
+        default="before",
     )
     every_year = blocks.BooleanBlock(
         required=False,
-        label="Every year",
-        help_text="Birthdays, anniversaries: the day and month come round each year, in the "
-        "contact's time zone (29 February on the 28th in other years).",
+        label=_("Every year"),
+        help_text=_(
+            "Birthdays, anniversaries: the day and month come round each year, in the "
+            "contact's time zone (29 February on the 28th in other years)."
+        ),
     )
 
     class Meta:
-        label = "Date reached"
+        label = _("Date reached")
         icon = "date"
 
 
 class EmailEngagedTrigger(blocks.StructBlock):
     engagement = blocks.ChoiceBlock(
-        choices=[("opened", "opened"), ("clicked", "clicked")], default="clicked"
+        label=_("Engagement"),
+        choices=[("opened", _("opened")), ("clicked", _("clicked"))],
+        default="clicked",
     )
-    email = email_page_block(required=False, help_text="Leave empty for any email.")
+    email = email_page_block(
+        label=_("Email"), required=False, help_text=_("Leave empty for any email.")
+    )
 
     class Meta:
-        label = "Email opened or clicked"
+        label = _("Email opened or clicked")
         icon = "mail"
 
 
 class CustomEventTrigger(blocks.StructBlock):
-    name = blocks.CharBlock(max_length=100, required=False, help_text="As sent by track().")
+    name = blocks.CharBlock(
+        label=_("Name"), max_length=100, required=False, help_text=_("As sent by track().")
+    )
 
     class Meta:
-        label = "Custom event"
+        label = _("Custom event")
         icon = "code"
 
 
@@ -234,28 +264,30 @@ class PropertyChangedTrigger(blocks.StructBlock):
     name = blocks.CharBlock(
         max_length=100,
         required=False,
-        label="Property",
-        help_text="A contact property by its name in code, e.g. plan or renewal_date (not a "
-        "contact field such as first_name: stage and score have triggers of their own).",
+        label=_("Property"),
+        help_text=_(
+            "A contact property by its name in code, e.g. plan or renewal_date (not a "
+            "contact field such as first_name: stage and score have triggers of their own)."
+        ),
     )
     from_value = blocks.CharBlock(
-        required=False, label="From", help_text="Leave empty for any earlier value."
+        required=False, label=_("From"), help_text=_("Leave empty for any earlier value.")
     )
     to_value = blocks.CharBlock(
         required=False,
-        label="To",
-        help_text="Leave empty for any new value. Dates as YYYY-MM-DD, yes/no as true/false.",
+        label=_("To"),
+        help_text=_("Leave empty for any new value. Dates as YYYY-MM-DD, yes/no as true/false."),
     )
 
     class Meta:
-        label = "Property changed"
+        label = _("Property changed")
         icon = "list-ul"
 
 
 class ManualTriggerBlock(blocks.StaticBlock):
     class Meta:
-        label = "Manual enrollment"
-        admin_text = "Contacts are enrolled by hand, from a list, a segment or the admin."
+        label = _("Manual enrollment")
+        admin_text = _("Contacts are enrolled by hand, from a list, a segment or the admin.")
         icon = "user"
 
 
