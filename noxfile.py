@@ -24,10 +24,7 @@ def run_suite(session: nox.Session, wagtail: str) -> None:
     session.install("-e", ".[test]", wagtail, DJANGO)
     session.run("python", "-c", VERSIONS)
     # The Makefile's `test` recipe without its `lint` prerequisite.
-    xdist = ("-n", "auto", "--dist", "loadscope")  # as make test (PYTEST_WORKERS)
-    session.run(
-        "python", "-W", "error::DeprecationWarning", "-m", "pytest", *xdist, *session.posargs
-    )
+    session.run("python", "-W", "error::DeprecationWarning", "-m", "pytest", *session.posargs)
 
 
 @nox.session

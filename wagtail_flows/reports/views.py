@@ -334,7 +334,7 @@ class FlowsSummaryMenuItem(MenuItem):
 
 def summary_menu_item():
     return FlowsSummaryMenuItem(
-        _("Flows summary"),
+        gettext_lazy("Flows summary"),  # the menu is built once, for every language
         report_url("summary"),
         name="flows-summary",
         icon_name="cogs",
