@@ -18,25 +18,16 @@ from wagtail.admin.widgets import AdminDateInput
 from wagtail_flows.admin.filters import (
     ACTIVITY_FIELDS,
 )
+from wagtail_flows.flows.blocks import WEEKDAY_CHOICES
 from wagtail_flows.models.properties import definitions, parse_or_none, set_values
 from wagtail_flows.panels.report import FlowReportPanel
 from wagtail_flows.panels.timeline import ContactTimelinePanel
 from wagtail_flows.vocabulary import PropertyType
 
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
-
 
 class FlowForm(WagtailAdminModelForm):
     send_weekdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS,
+        choices=WEEKDAY_CHOICES,
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
