@@ -229,9 +229,14 @@ def save_event(event, *, contact_pk=None):
         event.__dict__.pop("contact_id")  # deferred: read from the row if asked
     if contact_pk is not None:
         touch_contact(contact_pk, event.kind, event.created_at, event.value)
+    return _written(event, listened)
+
+
+def _written(event, listened, using=None):
+    """After an event's INSERT: announce it after commit if a flow listens, and signal it."""
     if listened:
         pk = event.pk
-        transaction.on_commit(lambda: _announce([pk]))
+        transaction.on_commit(lambda: _announce([pk]), using=using)
     if not _SIGNALS_HELD.get():
         event_recorded.send(sender=Event, event=event)
     return event
@@ -273,12 +278,7 @@ def append_event(event, *, contact_of_visitor=None):
     event._state.adding, event._state.db = False, connection.alias
     if contact_of_visitor is not None:
         event.__dict__.pop("contact_id", None)  # deferred: read from the row if asked
-    if listened:
-        pk = event.pk
-        transaction.on_commit(lambda: _announce([pk]), using=connection.alias)
-    if not _SIGNALS_HELD.get():
-        event_recorded.send(sender=Event, event=event)
-    return event
+    return _written(event, listened, using=connection.alias)
 
 
 _VISITOR_ID = Visitor._meta.pk
