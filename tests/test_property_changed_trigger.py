@@ -11,6 +11,7 @@ from django.test import Client
 
 from tests.conftest import make_staff_user
 from tests.factories import make_form_page
+from tests.test_admin_properties import contact_form_data
 from wagtail_flows.flows.describe import describe
 from wagtail_flows.models import Contact, ContactProperty, Enrollment, Flow, FormFieldMapping
 from wagtail_flows.models.properties import set_values
@@ -52,21 +53,6 @@ def manager():
     return client
 
 
-def contact_form(contact, **extra):
-    return {
-        "email": contact.email,
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "stage": contact.stage,
-        "score": contact.score,
-        "tag_list": "",
-        "timezone": contact.timezone,
-        "source": contact.source,
-        "properties": "{}",
-        **extra,
-    }
-
-
 def test_an_upgrade_typed_on_the_contacts_page_starts_the_upgrade_flow(
     plan, manager, django_capture_on_commit_callbacks
 ):
@@ -78,7 +64,7 @@ def test_an_upgrade_typed_on_the_contacts_page_starts_the_upgrade_flow(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = manager.post(
-            f"{CONTACTS_URL}edit/{ann.pk}/", contact_form(ann, property__plan="Pro")
+            f"{CONTACTS_URL}edit/{ann.pk}/", contact_form_data(ann, property__plan="Pro")
         )
     assert response.status_code == 302, response.context["form"].errors
 
