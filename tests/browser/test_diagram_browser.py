@@ -30,6 +30,30 @@ def editor(transactional_db):
     return make_staff_user("flow-editor", *EDITOR_PERMISSIONS)
 
 
+def welcome_series(name, email_title, offer_title, cold_tag):
+    """Send, wait 2 days, then a branch on a click in the first email: the offer, or a tag."""
+    email = make_email_page(email_title)
+    offer = make_email_page(offer_title)
+    branch = {
+        "conditions": [raw("clicked_email", {"email": email.pk})],
+        "match": "all",
+        "wait_up_to_amount": 2,
+        "wait_up_to_unit": "days",
+        "yes": [raw("send_email", {"page": offer.pk, "subject_override": ""})],
+        "no": [raw("add_tag", {"tag": cold_tag})],
+    }
+    return Flow.objects.create(
+        name=name,
+        triggers=[raw("manual", {})],
+        steps=[
+            raw("send_email", {"page": email.pk, "subject_override": ""}),
+            raw("wait", {"amount": 2, "unit": "days"}),
+            raw("branch", branch),
+        ],
+        goal=[raw("has_ordered", {})],
+    )
+
+
 def console_errors(page):
     errors = []
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
@@ -109,26 +133,7 @@ def test_the_diagram_follows_the_form_and_opens_blocks(live_server, page, editor
 
 def test_the_editor_beside_its_diagram_at_1400px(live_server, page, editor):
     """The screenshot in docs/admin.md: a flow with a branch, one step not finished."""
-    email = make_email_page(EMAIL)
-    offer = make_email_page("Members' offer")
-    branch = {
-        "conditions": [raw("clicked_email", {"email": email.pk})],
-        "match": "all",
-        "wait_up_to_amount": 2,
-        "wait_up_to_unit": "days",
-        "yes": [raw("send_email", {"page": offer.pk, "subject_override": ""})],
-        "no": [raw("add_tag", {"tag": "cold"})],
-    }
-    flow = Flow.objects.create(
-        name="Welcome series",
-        triggers=[raw("manual", {})],
-        steps=[
-            raw("send_email", {"page": email.pk, "subject_override": ""}),
-            raw("wait", {"amount": 2, "unit": "days"}),
-            raw("branch", branch),
-        ],
-        goal=[raw("has_ordered", {})],
-    )
+    flow = welcome_series("Welcome series", EMAIL, "Members' offer", "cold")
     errors = console_errors(page)
     log_in(page, live_server, "flow-editor", "password")
     page.goto(f"{live_server.url}/admin/flows/edit/{flow.pk}/")

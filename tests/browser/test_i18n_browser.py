@@ -9,10 +9,9 @@ from playwright.sync_api import expect
 from wagtail.users.models import UserProfile
 
 from tests.browser.conftest import log_in
+from tests.browser.test_diagram_browser import welcome_series
 from tests.conftest import EDITOR_PERMISSIONS, make_staff_user
-from tests.factories import make_email_page
 from tests.test_i18n import left_in_english
-from wagtail_flows.models import Flow
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,26 +35,7 @@ def french_editor(transactional_db):
 
 
 def test_the_flow_editor_and_its_diagram_in_french(live_server, page, french_editor):
-    email = make_email_page("Bienvenue à bord")
-    offer = make_email_page("L'offre des membres")
-    branch = {
-        "conditions": [raw("clicked_email", {"email": email.pk})],
-        "match": "all",
-        "wait_up_to_amount": 2,
-        "wait_up_to_unit": "days",
-        "yes": [raw("send_email", {"page": offer.pk, "subject_override": ""})],
-        "no": [raw("add_tag", {"tag": "froid"})],
-    }
-    flow = Flow.objects.create(
-        name="Série de bienvenue",
-        triggers=[raw("manual", {})],
-        steps=[
-            raw("send_email", {"page": email.pk, "subject_override": ""}),
-            raw("wait", {"amount": 2, "unit": "days"}),
-            raw("branch", branch),
-        ],
-        goal=[raw("has_ordered", {})],
-    )
+    flow = welcome_series("Série de bienvenue", "Bienvenue à bord", "L'offre des membres", "froid")
     errors = []
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
